@@ -1,0 +1,230 @@
+"""One typed settings tree: ``config/default.toml``, then the file named by ``NOTIFIER_CONFIG``,
+then ``NOTIFIER_*`` environment variables (nested with ``__``), then explicit overrides.
+
+Built once at the entry point (:func:`load_settings`) and passed down by constructor arguments;
+nothing below the entry point reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from notifier.errors import ConfigError
+from notifier.paths import data_dir
+
+Channel = Literal["email", "sms", "whatsapp"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp")
+
+TRIGGERS: tuple[str, ...] = (
+    "order_confirmed",
+    "shipped",
+    "in_transit",
+    "out_for_delivery",
+    "failed_attempt",
+    "available_for_pickup",
+    "delivered",
+    "exception",
+    "delayed",
+    "returned_to_sender",
+    "feedback_request",
+    "return_update",
+    "refund_update",
+)
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    """Base of every link we send (tracking page, unsubscribe); no trailing slash."""
+    session_secret: SecretStr = SecretStr("change-me-in-production")
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class PollSettings(_Section):
+    interval: float = Field(10.0, gt=0)  # s between sweeps
+    chunk_size: int = Field(500, ge=1)  # shipments leased and written per transaction
+    lease: float = Field(300.0, gt=0)  # s a leased shipment stays ours
+    concurrency: int = Field(16, ge=1)  # carrier requests in flight per sweep
+    request_timeout: float = Field(20.0, gt=0)  # s
+    backoff_base: float = Field(300.0, gt=0)  # s after the first failed check
+    backoff_max: float = Field(6 * 3600.0, gt=0)  # s
+    expire_after_days: float = Field(30.0, gt=0)  # no scan at all for this long: expired
+
+
+class DispatchSettings(_Section):
+    interval: float = Field(5.0, gt=0)  # s between dispatch runs
+    batch_size: int = Field(200, ge=1)
+    lease: float = Field(120.0, gt=0)  # s; a crash inside a send is retried after this
+    concurrency: int = Field(16, ge=1)  # sends in flight (bounded; no unbounded threads)
+    max_attempts: int = Field(8, ge=1)
+    backoff_base: float = Field(30.0, gt=0)  # s, doubled per attempt, with jitter
+    backoff_max: float = Field(3600.0, gt=0)  # s
+    sender_pause: float = Field(900.0, gt=0)  # s a sender rests after an auth failure
+
+
+class NotifyDefaults(_Section):
+    """Defaults for every merchant; each merchant may override them in its own settings."""
+
+    channels: list[Channel] = ["email", "whatsapp"]
+    disabled_triggers: list[str] = ["in_transit"]
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "08:00"
+    quiet_hours_email: bool = False  # email goes at once unless the merchant says otherwise
+    feedback_delay_days: float = Field(2.0, ge=0)
+    stall_hours: float = Field(72.0, gt=0)  # in transit with no scan this long: delayed
+    pickup_stall_hours: float = Field(96.0, gt=0)  # no first scan this long after label: delayed
+    country: str = "ID"
+    locale: str = "id"
+    timezone: str = "Asia/Jakarta"
+
+    @field_validator("quiet_hours_start", "quiet_hours_end")
+    @classmethod
+    def _clock(cls, v: str) -> str:
+        if not _CLOCK.match(v):
+            raise ValueError("must be HH:MM (24-hour)")
+        return v
+
+    @field_validator("disabled_triggers")
+    @classmethod
+    def _known_triggers(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(TRIGGERS))
+        if unknown:
+            raise ValueError(f"unknown trigger(s) {', '.join(unknown)}")
+        return v
+
+    def quiet_window(self) -> tuple[time, time]:
+        return time.fromisoformat(self.quiet_hours_start), time.fromisoformat(self.quiet_hours_end)
+
+
+class OutboxSenderSettings(_Section):
+    dir: Path = Path("var/outbox")
+
+
+class SendersSettings(BaseModel):
+    """Which sender serves each channel, and each sender's own section."""
+
+    model_config = ConfigDict(extra="allow")
+
+    email: str = "outbox"
+    sms: str = "outbox"
+    whatsapp: str = "outbox"
+    outbox: OutboxSenderSettings = OutboxSenderSettings()
+
+    def section(self, sender_id: str) -> dict[str, Any]:
+        """A sender's own settings as a plain dict (secrets still wrapped)."""
+        value = getattr(self, sender_id, None)
+        if isinstance(value, BaseModel):
+            return value.model_dump()
+        return dict(value) if isinstance(value, dict) else {}
+
+
+class CarrierSettings(BaseModel):
+    """One carrier account. Unknown keys are passed to the adapter as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    enabled: bool = True
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+    def adapter_config(self) -> dict[str, Any]:
+        """The section with secrets unwrapped, for the adapter's constructor only."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump().items():
+            out[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return out
+
+
+class SimulatorSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8790, ge=0, le=65535)
+    scale: float = Field(1.0, gt=0)  # virtual seconds per wall second
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one notifier process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NOTIFIER_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    database_url: str = "sqlite:///var/notifier.db"
+    var_dir: Path = Path("var")
+    server: ServerSettings = ServerSettings()
+    poll: PollSettings = PollSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    notify: NotifyDefaults = NotifyDefaults()
+    senders: SendersSettings = SendersSettings()
+    carriers: dict[str, CarrierSettings] = {}
+    simulator: SimulatorSettings = SimulatorSettings()
+    log: LogSettings = LogSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, v: str) -> str:
+        if not v.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be sqlite:///path or postgresql+psycopg://...")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [data_dir("config") / "default.toml"]
+        named = os.environ.get("NOTIFIER_CONFIG")
+        if named:
+            files.append(Path(named))
+        tomls = [TomlConfigSettingsSource(settings_cls, toml_file=f) for f in reversed(files)]
+        return (init_settings, env_settings, *tomls)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings at an entry point. Raises ConfigError with one line naming the key."""
+    named = os.environ.get("NOTIFIER_CONFIG")
+    if named and not Path(named).is_file():
+        raise ConfigError(f"NOTIFIER_CONFIG: file {named} does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"invalid setting {key}: {first['msg']}") from err
+    except (ValueError, OSError) as err:  # a TOML file that does not parse
+        raise ConfigError(f"invalid settings file: {err}") from err
