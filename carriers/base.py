@@ -151,7 +151,9 @@ class CarrierAdapter(Protocol):
         (``api_base``, keys, limits); ``client`` an ``httpx.AsyncClient`` to share, or None."""
         ...
 
-    async def fetch(self, numbers: Sequence[str], courier: str | None = None) -> list[TrackingResult]:
+    async def fetch(
+        self, numbers: Sequence[str], courier: str | None = None
+    ) -> list[TrackingResult]:
         """Track up to ``batch_size`` numbers of one courier in one call (or one call each).
 
         Returns one result per requested number, in request order; a number the carrier does not
