@@ -24,6 +24,7 @@ from carriers.parsing import join_location, load_json, parse_date, parse_time, t
 CARRIER = "fedex"
 log = logging.getLogger(__name__)
 S = Status
+UNREADABLE = (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError)
 
 # Every code in the Track API "Tracking Status Codes" table plus the webhook event codes
 # (developer.fedex.com/api/en-us/guides/api-reference.html#trackingstatuscodes), grouped by the
@@ -176,9 +177,15 @@ def parse(body: bytes | str, numbers: Sequence[str] = ()) -> list[TrackingResult
     """One result per ``completeTrackResults`` entry (request order); an ``errors`` envelope
     becomes one error result per requested number. CarrierResponseError for anything else."""
     try:
-        data = load_json(body, CARRIER)
-    except RecursionError as err:
-        raise CarrierResponseError("body nests too deeply", carrier=CARRIER) from err
+        return _parse(body, numbers)
+    except UNREADABLE as err:  # a shape no branch above expected: still only a response error
+        raise CarrierResponseError(
+            f"unreadable body ({type(err).__name__})", carrier=CARRIER, body_excerpt=excerpt(body)
+        ) from err
+
+
+def _parse(body: bytes | str, numbers: Sequence[str]) -> list[TrackingResult]:
+    data = load_json(body, CARRIER)
     if isinstance(data, dict) and isinstance(data.get("output"), dict):
         entries = data["output"].get("completeTrackResults")
         if isinstance(entries, list):

@@ -26,6 +26,7 @@ from carriers.parsing import join_location, load_json, parse_date, text
 CARRIER = "ups"
 log = logging.getLogger(__name__)
 S = Status
+UNREADABLE = (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError)
 
 # "Package Activity Types" (+ P pickup and RS returned to shipper from the Track API schema).
 TYPES: dict[str, Status] = {
@@ -92,7 +93,7 @@ def _status(raw: Any) -> tuple[Status, str | None]:
     raw = _dict(raw)
     kind = (text(raw.get("type")) or "").upper()
     code = text(raw.get("statusCode"))
-    by_code = STATUS_CODES.get(code.lstrip("0") or "0") if code and code.isdigit() else None
+    by_code = STATUS_CODES.get(code.lstrip("0") or "0") if code and code.isdecimal() else None
     family = TYPES.get(kind)
     raw_code = f"{kind}/{code}" if kind and code else kind or code
     if family is None:
@@ -109,8 +110,10 @@ def _status(raw: Any) -> tuple[Status, str | None]:
 
 def _offset(value: Any) -> timezone | None:
     raw = (text(value) or "").replace(":", "")
-    if len(raw) == 5 and raw[0] in "+-" and raw[1:].isdigit():
+    if len(raw) == 5 and raw[0] in "+-" and raw[1:].isdecimal():
         minutes = int(raw[1:3]) * 60 + int(raw[3:])
+        if minutes >= 24 * 60:
+            return None
         return timezone(timedelta(minutes=minutes if raw[0] == "+" else -minutes))
     return None
 
@@ -191,9 +194,15 @@ def parse(body: bytes | str, numbers: Sequence[str] = ()) -> list[TrackingResult
     """One result per ``trackResponse.shipment`` entry; a ``response.errors`` envelope becomes
     one error result per requested number. CarrierResponseError for anything else."""
     try:
-        data = load_json(body, CARRIER)
-    except RecursionError as err:
-        raise CarrierResponseError("body nests too deeply", carrier=CARRIER) from err
+        return _parse(body, numbers)
+    except UNREADABLE as err:  # a shape no branch above expected: still only a response error
+        raise CarrierResponseError(
+            f"unreadable body ({type(err).__name__})", carrier=CARRIER, body_excerpt=excerpt(body)
+        ) from err
+
+
+def _parse(body: bytes | str, numbers: Sequence[str]) -> list[TrackingResult]:
+    data = load_json(body, CARRIER)
     data = _dict(data)
     shipments = _dict(data.get("trackResponse")).get("shipment")
     if isinstance(shipments, list):
