@@ -1,0 +1,619 @@
+"""What the Indonesian aggregators (Binderbyte, Biteship, RajaOngkir/Komerce) share, as data.
+
+* :data:`COURIERS`: our courier codes, every name or code an aggregator uses for them, and the
+  code each API expects in a request (Binderbyte ``GET /v1/list_courier``; Biteship courier
+  codes; RajaOngkir Pro / Komerce ``courier`` values).
+* :data:`PHRASES`: the keyword table that reads the free text couriers write (summary words such
+  as ``DELIVERED`` / ``ON PROCESS`` and event descriptions in Indonesian and English), in tiers.
+  The first tier that matches decides, so negations ("tidak diterima"), returns ("retur ...
+  diterima"), failures ("gagal antar") and look-alikes ("diterima di gudang", "received by JNE
+  counter officer") are read before the plain words they contain.
+* small pure helpers: :func:`classify`, :func:`text_event`, :func:`orient`, :func:`settle`,
+  :func:`decide`, :func:`error_kind`, :func:`local_time`.
+
+Phrases come from the aggregators' documentation examples (Binderbyte "API CEK RESI" examples for
+J&T, SiCepat, TIKI, Lion, PCP, RPX, Kurir Rekomendasi/AnterAja; Biteship tracking docs and status
+table; RajaOngkir waybill example for JNE) and from manifests couriers publish (J&T, SiCepat,
+AnterAja, SPX, Ninja Xpress, Pos Indonesia, JNE, IDExpress, Lion Parcel).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from carriers.base import ErrorKind, Status, TrackingEvent
+from carriers.parsing import parse_time, text
+
+log = logging.getLogger(__name__)
+S = Status
+
+
+# --------------------------------------------------------------------------- couriers
+
+
+@dataclass(frozen=True, slots=True)
+class Courier:
+    """One courier: our code, the names aggregators print, and each API's request code."""
+
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    binderbyte: str | None = None
+    biteship: str | None = None
+    rajaongkir: str | None = None
+
+
+def _c(
+    code: str, name: str, aliases: str = "", bb: str = "", bs: str = "", ro: str = ""
+) -> Courier:
+    names = tuple(a for a in aliases.split("|") if a)
+    return Courier(code, name, names, bb or None, bs or None, ro or None)
+
+
+# Request codes: Binderbyte /v1/list_courier; Biteship /v1/couriers ``courier_code``; RajaOngkir
+# Pro and Komerce ``courier`` (jne, pos, tiki, rpx, pandu, wahana, sicepat, jnt, pahala, sap, jet,
+# indah, dse, slis, first, ncs, star, ninja, lion, idl, rex, ide, sentral, anteraja, jtl).
+# fmt: off
+COURIERS: tuple[Courier, ...] = (
+    # our code, display name, other names and codes seen, then binderbyte, biteship, rajaongkir
+    _c("jne", "JNE", "JNE Express|Jalur Nugraha Ekakurir (JNE)|Jalur Nugraha Ekakurir",
+       "jne", "jne", "jne"),
+    _c("jnt", "J&T Express", "J&T|J & T|JNT Express|J and T|J&T Express Indonesia",
+       "jnt", "jnt", "jnt"),
+    _c("jnt_cargo", "J&T Cargo", "JNT Cargo|jntcargo", "jnt_cargo"),
+    _c("jtl", "JTL Express", "JTL|JTL Express (JTL)", ro="jtl"),
+    _c("sicepat", "SiCepat", "SiCepat Ekspres|SiCepat Express|Si Cepat|sicepat_ekspres",
+       "sicepat", "sicepat", "sicepat"),
+    _c("anteraja", "AnterAja", "Anter Aja|Tri Adi Bersama|Tri Adi Bersama (AnterAja)",
+       "anteraja", "anteraja", "anteraja"),
+    _c("spx", "Shopee Express", "SPX|SPX Express|Shopee Xpress|ShopeeXpress|Shopee",
+       "spx", "", "spx"),
+    _c("lion", "Lion Parcel", "Lion|LionParcel|Lion Express", "lion", "lion", "lion"),
+    _c("ninja", "Ninja Xpress", "Ninja Express|Ninja Van|NinjaVan|Ninja Xpress Indonesia",
+       "ninja", "ninja", "ninja"),
+    _c("pos", "Pos Indonesia", "POS|Pos Indonesia (POS)|PT Pos Indonesia|Pos Kilat|pos_indonesia",
+       "pos", "pos", "pos"),
+    _c("tiki", "TIKI", "Citra Van Titipan Kilat|Citra Van Titipan Kilat (TIKI)|Titipan Kilat",
+       "tiki", "tiki", "tiki"),
+    _c("wahana", "Wahana", "Wahana Express|Wahana Prestasi Logistik", "wahana", "wahana", "wahana"),
+    _c("ide", "ID Express", "IDExpress|IDX|id_express|IDexpress Service Solution",
+       "ide", "idexpress", "ide"),
+    _c("sap", "SAP Express", "SAP|SAP Express Courier|Satria Antaran Prima", "sap", "sap", "sap"),
+    _c("jet", "JET Express", "JET", "jet", "", "jet"),
+    _c("rex", "REX Express", "REX|Royal Express|Royal Express Indonesia", "rex", "", "rex"),
+    _c("first", "First Logistics", "First|First Logistic|1st Logistics", "first", "", "first"),
+    _c("ncs", "NCS", "NCS Kurir|Nusantara Card Semesta|PT NCS", "", "ncs", "ncs"),
+    _c("dse", "21 Express", "DSE|21 Express (DSE)|Dua Satu Express", ro="dse"),
+    _c("lex", "Lazada Express", "LEX|LEX ID|Lazada Logistics", "lex"),
+    _c("lel", "Lazada eLogistics", "LEL|LEL Express|Lazada E Logistics"),
+    _c("rpx", "RPX", "RPX Holding|RPX Holding (RPX)|RPX One Stop Logistics", "rpx", "rpx", "rpx"),
+    _c("sentral", "Sentral Cargo", "Sentral|SentralCargo|Sentral Cargo (SENTRAL)",
+       "", "sentralcargo", "sentral"),
+    _c("grab", "GrabExpress", "Grab|Grab Express", bs="grab"),
+    _c("gojek", "GoSend", "Gojek|Go-Send|Go Send|GoSend Instant", bs="gojek"),
+    _c("paxel", "Paxel", bs="paxel"),
+    _c("lalamove", "Lalamove", bs="lalamove"),
+    _c("borzo", "Borzo", "Mr Speedy|MrSpeedy", bs="borzo"),
+    _c("deliveree", "Deliveree", bs="deliveree"),
+    _c("rara", "RaRa Delivery", "RaRa", bs="rara"),
+    _c("jdl", "JD Logistics", "JDL|JD Express|JDL Express", bs="jdl"),
+    _c("pcp", "PCP Express", "PCP|Priority Cargo and Package", "pcp"),
+    _c("kgx", "KGXpress", "KGX|KG Express", "kgx"),
+    _c("indah", "Indah Cargo", "Indah Logistik|Indah Logistik Cargo|indah_cargo",
+       "indah_cargo", "", "indah"),
+    _c("dakota", "Dakota Cargo", "Dakota|Dakota Logistik", "dakota"),
+    _c("pandu", "Pandu Logistics", "Pandu|Pandu Siwi", ro="pandu"),
+    _c("pahala", "Pahala Express", "Pahala", ro="pahala"),
+    _c("star", "Star Cargo", "Star|Star Cargo (STAR)", ro="star"),
+    _c("slis", "Solusi Ekspres", "SLIS|Solusi Express", ro="slis"),
+    _c("idl", "IDL Cargo", "IDL|Indotama Domestik Lestari", ro="idl"),
+    _c("kurir_rekomendasi", "Kurir Rekomendasi", "Kurir Rekomendasi (Tokopedia)|Tokopedia",
+       "kurir_tokopedia"),
+)
+# fmt: on
+
+_APIS = ("binderbyte", "biteship", "rajaongkir")
+
+
+def _key(value: str) -> str:
+    """Names compare without case, spaces or punctuation: "J&T Express" -> "jtexpress"."""
+    return re.sub(r"[^0-9a-z]+", "", value.casefold().replace("&", ""))
+
+
+def _index() -> dict[str, Courier]:
+    out: dict[str, Courier] = {}
+    for courier in COURIERS:
+        names = (courier.code, courier.name, *courier.aliases)
+        codes = (courier.binderbyte, courier.biteship, courier.rajaongkir)
+        for name in (*names, *(c for c in codes if c)):
+            out.setdefault(_key(name), courier)
+    return out
+
+
+_BY_KEY = _index()
+
+
+def courier_code(value: Any) -> str | None:
+    """Our courier code for any aggregator code or name; an unknown one as a stable slug."""
+    raw = text(value)
+    if raw is None:
+        return None
+    found = _BY_KEY.get(_key(raw))
+    if found:
+        return found.code
+    slug = re.sub(r"[^0-9a-z]+", "_", raw.casefold()).strip("_")
+    return slug or None
+
+
+def api_courier(value: str, api: str) -> str:
+    """The code ``api`` (binderbyte, biteship, rajaongkir) expects for a courier we know.
+
+    An unknown courier, or one the table does not list for that API, is passed through as our
+    slug: the aggregator adds couriers faster than this table, and it rejects what it lacks.
+    """
+    if api not in _APIS:
+        raise ValueError(f"unknown aggregator {api!r}")
+    ours = courier_code(value) or value
+    found = _BY_KEY.get(_key(ours))
+    request = getattr(found, api) if found else None
+    return request or ours
+
+
+# --------------------------------------------------------------------------- keyword table
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A regex over normalized text (casefolded, punctuation -> single spaces)."""
+
+    pattern: str
+    status: Status
+    couriers: frozenset[str] = frozenset()  # only for these couriers (ours); empty = all
+
+
+_DI = r"(?:di ?)?"  # Indonesian passive prefix, written "diterima", "di terima" or "di-terima"
+_PICK = r"(?:pick ?up|pickup|picked|jemput|penjemputan)"
+_HERE = (
+    r"(?:counter|loket|kantor|outlet|agen|agent|point|gerai|toko|store|locker|loker|drop ?point"
+    r"|post office|kantor pos|branch|cabang|warehouse|gudang|hub|indomaret|alfamart|station)"
+)
+_CARRIER_SIDE = (
+    r"(?:kurir|courier|sigesit|sprinter|driver|agen|agent|counter|gerai|petugas|officer|cabang"
+    r"|branch|gudang|warehouse|hub|drop ?point|mitra|staff|loket|kantor|jne|tiki|j ?t|sicepat"
+    r"|pos|lion|ninja|anteraja|spx|sorting|origin|station|gateway|the courier|our courier)"
+)
+
+
+def _tier(status: Status, *patterns: str, couriers: str = "") -> tuple[Phrase, ...]:
+    only = frozenset(c for c in couriers.split("|") if c)
+    return tuple(Phrase(p, status, only) for p in patterns)
+
+
+# Tiers in precedence order: the first tier with a match decides (the longest match in it is kept
+# as the raw keyword). Earlier tiers are the more specific or the more serious readings.
+# fmt: off
+PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
+    ("lost_damaged", _tier(
+        S.EXCEPTION,
+        r"\bhilang\b", r"\blost\b", r"\brusak\b", r"\bdamaged?\b", r"\bbroken\b", r"\bpecah\b",
+        r"\bdisposed?\b", r"\b(?:di ?)?musnahkan\b", r"\bpemusnahan\b", r"\bstolen\b",
+        r"\bdicuri\b",
+    )),
+    ("returned", _tier(
+        S.RETURNED_TO_SENDER,
+        r"(?:\b|di)retur", r"\brts\b", r"\b(?:di ?)?kembalikan\b", r"\bpengembalian\b",
+        r"\bkembali ke (?:pengirim|penjual|asal|seller|shipper|toko|origin)",
+        r"\bback to (?:the )?(?:sender|shipper|seller|origin|merchant)",
+    )),
+    ("cancelled", _tier(
+        S.EXCEPTION,
+        r"\bcancel", r"\b(?:di ?)?batal(?:kan)?\b", r"\bpembatalan\b", r"\bvoid(?:ed)?\b",
+        r"\b(?:courier|kurir|driver) (?:not found|tidak ditemukan|tidak tersedia|unavailable)",
+    )),
+    ("failed", _tier(
+        S.FAILED_ATTEMPT,
+        r"\bgagal\b(?! (?:di ?)?(?:pick|jemput|ambil|diambil))", r"\bundelivered\b",
+        r"\bnot delivered\b", r"\bunsuccess", r"\bdelivery attempt", r"\battempted\b",
+        r"(?<!pickup )(?<!pick up )\bfailed\b(?! (?:to )?pick)",
+        r"\bnot (?:received|successful)\b", r"\btidak berhasil\b",
+        r"\b(?:tidak|belum|bukan|tak) (?:ber ?hasil )?"
+        r"(?:di ?terima|terkirim|di ?antar|sampai)\b",
+        r"\bpenerima (?:tidak|tdk|belum) "
+        r"(?:di ?tempat|ada|dikenal|ditemukan|dapat|bisa|menjawab|mau)",
+        r"\b(?:tidak|tdk) (?:ada )?di ?tempat\b", r"\btidak ada orang\b", r"\brumah kosong\b",
+        r"\b(?:not|nobody|no one) (?:at )?home\b", r"\bno one (?:at|available)\b",
+        r"\balamat (?:tidak|tdk|kurang|belum) (?:ditemukan|lengkap|jelas|dikenal|sesuai|valid)",
+        r"\b(?:alamat salah|salah alamat|pindah alamat)\b",
+        r"\b(?:bad|wrong|incorrect|incomplete|insufficient|invalid|unknown) address",
+        r"\baddress (?:not found|unknown|incomplete|incorrect|not complete)",
+        r"\b(?:consignee|cnee|recipient|receiver) (?:unknown|not|moved|refused|tidak|absent)",
+        r"\b(?:di ?)?tolak\b", r"\bmenolak\b", r"\brefuse", r"\bpenolakan\b",
+        r"\brejected by (?:the )?(?:consignee|recipient|customer|receiver|penerima)",
+        r"\bantar ulang\b", r"\bkirim ulang\b", r"\bredeliver", r"\bre delivery\b",
+        r"\breschedul", r"\b(?:di ?jadwalkan|jadwal) ulang\b",
+        r"\bpercobaan (?:pengiriman|pengantaran|antar)",
+        r"\b(?:toko|kantor|rumah|office|shop) (?:tutup|closed)\b",
+        r"\b(?:tidak|tak|tdk) (?:dapat|bisa) dihubungi\b", r"\bunreachable\b",
+        r"\bcod (?:ditolak|gagal|rejected)", r"\buang (?:tidak|kurang) cukup\b",
+    )),
+    ("pickup_point_at", _tier(
+        S.AVAILABLE_FOR_PICKUP,
+        r"\b(?:ready|siap|available|dapat|bisa|menunggu|tunggu) (?:for |to be |untuk )?"
+        rf"(?:di ?)?(?:pick ?up|picked up|collect\w*|ambil|diambil) (?:at|di|from|dari) "
+        rf"(?:the )?{_HERE}",
+        r"\bhold (?:for|at) (?:\w+ )?(?:pick ?up|collection)",
+    )),
+    ("problem", _tier(
+        S.EXCEPTION,
+        r"\bon ?hold\b", r"\bhold\b", r"\b(?:di ?)?tahan\b", r"\btertahan\b", r"\bbermasalah\b",
+        r"\bproblem", r"\bkendala\b", r"\bexception\b", r"\bmisrout", r"\bmissort",
+        r"\bsalah (?:kirim|sortir|rute|routing|tujuan)\b", r"\bdisimpan di gudang\b",
+        r"\bklaim\b", r"\bclaim", r"\binvestigasi\b", r"\binvestigation\b",
+        r"\bforce majeure\b", r"\bbencana\b", r"\bsedang ditangani\b",
+    )),
+    ("before_pickup", _tier(
+        S.INFO_RECEIVED,
+        rf"\b(?:request|permintaan|req|minta) ?{_DI}{_PICK}", rf"\b{_PICK} request",
+        r"\b(?:menunggu|waiting|awaiting|pending|siap|ready|akan|will be|to be) "
+        rf"(?:for |to be |to )?{_DI}{_PICK}",
+        r"\b(?:menunggu|waiting for|awaiting) (?:di ?ambil|diambil|collection) "
+        r"(?:oleh |by )?(?:kurir|courier|driver)",
+        r"\bsiap (?:di ?)?ambil (?:oleh )?(?:kurir|courier|driver)",
+        r"\bkurir (?:sedang |akan )?(?:dalam perjalanan|menuju|on the way) (?:untuk |to )?"
+        r"(?:mengambil|menjemput|pick|ke (?:lokasi|alamat|tempat) "
+        r"(?:penjual|pengirim|seller|toko))",
+        r"\b(?:courier|driver) (?:is )?on the way to pick", r"\bto pick ?up (?:the )?item",
+        rf"\bgagal {_DI}(?:{_PICK}|ambil|diambil)", rf"\b{_PICK} (?:failed|gagal)",
+        rf"\bfailed (?:to )?{_PICK}", rf"\b{_PICK} (?:scheduled|dijadwalkan|terjadwal)",
+        r"\b(?:pesanan|order|paket|parcel) (?:sedang )?(?:disiapkan|dikemas|being prepared)",
+        r"\b(?:penjual|seller) (?:sedang |is )?(?:menyiapkan|mempersiapkan|preparing)",
+        r"\blocating (?:the )?(?:nearest )?driver", r"\bmencari (?:driver|kurir)",
+        r"(?<!picked and )(?<!picked up and )\b(?:siap|ready) (?:di ?kirim|to (?:be )?ship)",
+        r"^manifes$",
+    )),
+    ("pickup_point", _tier(
+        S.AVAILABLE_FOR_PICKUP,
+        r"\b(?:siap|dapat|bisa|silakan|silahkan) (?:untuk )?(?:di ?)?ambil\b",
+        r"\bmenunggu (?:untuk )?(?:di ?)?ambil (?:oleh )?(?:penerima|pembeli|customer|recipient)",
+        r"\b(?:available|ready) for (?:collection|pick ?up by)", r"\bawaiting collection\b",
+        r"\b(?:di ?)?ambil sendiri\b", r"\bdrop ?point pengambilan\b", r"\btitik pengambilan\b",
+        r"\bcollection point\b", r"\bheld at (?:the )?(?:counter|post office|branch|outlet)",
+        r"\b(?:masuk|di|in|placed in|deposited in) (?:the )?(?:loker|locker|parcel locker)\b",
+    )),
+    ("not_delivery", _tier(
+        S.IN_TRANSIT,
+        r"\b(?:di ?)?terima di\b", r"\breceived (?:at|in|on)\b",
+        rf"\breceived by {_CARRIER_SIDE}\b", rf"\b(?:di ?)?terima (?:oleh )?{_CARRIER_SIDE}\b",
+        r"\bpicked (?:up )?and ready",
+        rf"\b(?:successfully|berhasil|sukses) {_DI}(?:{_PICK}|diambil|proses|processed|sorted"
+        r"|sortir|kirim ke|tiba|sampai di|arrived|departed|manifest)",
+        rf"\b{_PICK} (?:success|sukses|berhasil|done|completed)",
+    ) + _tier(
+        # J&T writes "Paket telah diterima oleh <drop point>" when a branch accepts the parcel
+        # and plain "Paket telah diterima" on delivery (J&T status list; Biteship J&T sample).
+        S.IN_TRANSIT,
+        r"\bpaket telah diterima oleh\b(?!.*\b(?:ybs|penerima|yang bersangkutan|keluarga|kel"
+        r"|sendiri|tetangga|satpam|security|orang tua|receiver|pembeli)\b)",
+        couriers="jnt|jnt_cargo",
+    )),
+    ("delivered", _tier(
+        S.DELIVERED,
+        r"\bterkirim\b", r"\bdelivered\b", r"\bdi ?terima\b", r"\breceived by\b",
+        r"\bsuccess(?:fully)?\b", r"\bsukses\b", r"\bberhasil (?:di ?)?(?:antar|kirim|terima)",
+        r"\bantaran berhasil\b", r"\bselesai (?:di ?)?(?:antar|kirim)", r"\bpod\b",
+        r"\bproof of delivery\b", r"\b(?:tiba|sampai) di alamat (?:tujuan|penerima|pembeli)",
+        r"\bdiserahkan (?:kepada|ke) (?:penerima|pembeli|ybs|customer|yang bersangkutan)",
+        r"\bhanded (?:over )?to (?:the )?(?:recipient|consignee|customer|receiver)",
+        r"\bsigned (?:for )?by\b",
+        r"\bcollected by (?:the )?(?:recipient|consignee|customer|receiver)",
+        r"\b(?:telah|sudah) (?:di ?)?ambil oleh (?:penerima|pembeli|customer|ybs)",
+        r"^(?:completed?|selesai|done|finished|sampai)$",
+    )),
+    ("out_for_delivery", _tier(
+        S.OUT_FOR_DELIVERY,
+        r"\bsedang (?:di ?)?antar", r"\bdalam (?:proses )?pengantaran\b",
+        r"\bsedang dalam (?:proses )?pengiriman ke (?:alamat )?(?:penerima|tujuan|pembeli)",
+        r"\bproses (?:antar|pengantaran)\b", r"\bwith delivery courier\b",
+        r"\bout for delivery\b", r"\bon ?delivery\b", r"\bon vehicle for delivery\b",
+        r"\bdelivery process\b", r"\bprocess of delivery\b", r"\bdelivering\b",
+        r"\bkurir (?:sedang |akan )?(?:menuju|mengantar|dalam perjalanan (?:ke|menuju)) "
+        r"(?:ke )?(?:alamat|lokasi|tempat|rumah|anda|penerima|pembeli|kamu)",
+        r"\b(?:akan|segera) (?:segera )?(?:di ?)?antar", r"\bmengantar(?:kan)?\b",
+        r"\b(?:di ?)?antar(?:kan)? (?:ke|kepada) "
+        r"(?:alamat|penerima|pembeli|customer|anda|rumah)",
+        r"\b(?:di ?)?kirim(?:kan)? ke alamat (?:penerima|tujuan|pembeli|anda|kamu)",
+        r"\b(?:di ?)?bawa (?:oleh )?(?:kurir|sigesit|sprinter|courier|driver)",
+        r"\bpaket dibawa\b",
+        r"\b(?:on the way|en route|otw|menuju) (?:to )?(?:the )?(?:customer|recipient|consignee"
+        r"|penerima|pembeli|alamat penerima|your address|destination address)",
+        r"\bdropping ?off\b", r"\blast mile delivery\b",
+    )),
+    ("in_transit", _tier(
+        S.IN_TRANSIT,
+        r"\btiba\b", r"\bsampai (?:di|ke)\b", r"\barriv", r"\bdepart", r"\bberangkat\b",
+        r"\bdiberangkatkan\b", r"\bkeberangkatan\b", r"\bkeluar\b", r"\btransit\b",
+        r"\bsort", r"\bsortir", r"\b(?:di ?)?proses\b", r"\bprocess", r"\bon ?proc",
+        r"\bhub\b", r"\bgateway\b", r"\bwarehouse\b", r"\bgudang\b",
+        r"\b(?:di ?)?kirim(?:kan)?\b", r"\bpengiriman\b", r"\bmenuju\b", r"\bdalam perjalanan\b",
+        r"\bon the way\b", r"\bforward", r"\bditeruskan\b", r"\bmanifest", r"\bmanifes\b",
+        rf"\b{_DI}{_PICK}\b", r"\b(?:telah|sudah) (?:di ?)?ambil\b", r"\bposting\b",
+        r"\bbagging\b", r"\bunbagging\b", r"\b(?:un)?pack\b", r"\b(?:un)?loaded\b", r"\bscan",
+        r"\boutbound\b", r"\binbound\b", r"\bshipped\b", r"\bline ?haul\b", r"\bkonsolidat",
+        r"\bconsolidat", r"\bflight\b", r"\bpesawat\b", r"\bcustoms\b", r"\bbea cukai\b",
+        r"\bclearance\b", r"\btertunda\b", r"\bditunda\b", r"\bdelay", r"\bterlambat\b",
+        r"\bin ?transit\b", r"\bdestination\b", r"\btujuan\b", r"\bshipment received\b",
+    )),
+    ("info_received", _tier(
+        S.INFO_RECEIVED,
+        r"\bdata entry\b", r"\bshipment entry\b",
+        r"\b(?:pesanan|order|paket|resi|awb|label|booking|pengiriman|shipment) "
+        r"(?:telah |sudah |has been )?(?:di ?)?"
+        r"(?:buat|dibuat|created|generated|terbit|diterbitkan|confirmed|dikonfirmasi)",
+        r"\border (?:received|placed)\b", r"\bbook(?:ed|ing)\b", r"\binfo(?:rmation)? received\b",
+        r"\bshipping label\b", r"\b(?:courier|driver|kurir) (?:has been )?(?:allocated|assigned)\b",
+        r"\bconfirmed\b", r"\ballocated\b", r"\bpre ?transit\b", r"\blabel\b",
+    )),
+)
+# fmt: on
+
+_COMPILED: tuple[tuple[str, tuple[tuple[re.Pattern[str], Phrase], ...]], ...] = tuple(
+    (name, tuple((re.compile(p.pattern), p) for p in phrases)) for name, phrases in PHRASES
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    status: Status
+    keyword: str  # the matched words, kept as the event's raw code
+    tier: str
+
+
+def normalize(value: str) -> str:
+    """Casefold and turn every run of punctuation or spaces into one space."""
+    return re.sub(r"[\W_]+", " ", value.casefold()).strip()
+
+
+def classify(value: Any, courier: str | None = None) -> Match | None:
+    """The status a courier's free text means, or None when no phrase is known."""
+    raw = text(value)
+    if raw is None:
+        return None
+    words = normalize(raw)
+    for tier, phrases in _COMPILED:
+        best: re.Match[str] | None = None
+        status = None
+        for regex, phrase in phrases:
+            if phrase.couriers and courier not in phrase.couriers:
+                continue
+            found = regex.search(words)
+            if found and (best is None or len(found.group(0)) > len(best.group(0))):
+                best, status = found, phrase.status
+        if best is not None and status is not None:
+            end = best.end()
+            while end < len(words) and words[end] != " ":  # whole words: "arriv" -> "arrive"
+                end += 1
+            return Match(status, words[best.start() : end].strip() or words, tier)
+    return None
+
+
+def text_event(
+    description: Any, time: datetime | None, location: Any, *, courier: str | None, carrier: str
+) -> TrackingEvent:
+    """One event from a free-text description; unknown text is in_transit with a warning."""
+    desc = text(description) or ""
+    match = classify(desc, courier)
+    if match is None:
+        if desc:
+            log.warning("%s: unknown %s phrase %r, read as in_transit", carrier, courier, desc)
+        return TrackingEvent(time, S.IN_TRANSIT, desc, text(location), raw_code=desc or None)
+    return TrackingEvent(time, match.status, desc, text(location), raw_code=match.keyword)
+
+
+def summary_status(value: Any, courier: str | None, carrier: str) -> Status | None:
+    """A summary word (DELIVERED, ON PROCESS, HILANG...); None when empty or unknown."""
+    match = classify(value, courier)
+    if match is None and text(value):
+        log.warning("%s: unknown summary status %r", carrier, text(value))
+    return match.status if match else None
+
+
+# --------------------------------------------------------------------------- ordering and status
+
+
+def orient(events: list[TrackingEvent], newest_first: bool) -> list[TrackingEvent]:
+    """Events oldest first. ``newest_first`` is the API's documented order; when the first and
+    last events carry comparable times that say otherwise (some couriers' manifests come the
+    other way round), the times win. Never a re-sort: only the list's direction is chosen."""
+    if len(events) >= 2:
+        first, last = events[0].time, events[-1].time
+        try:
+            if first is not None and last is not None and first != last:
+                newest_first = first > last
+        except TypeError:  # naive against aware: keep the documented order
+            pass
+    return list(reversed(events)) if newest_first else list(events)
+
+
+_STILL_MOVING = frozenset(
+    {S.INFO_RECEIVED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.AVAILABLE_FOR_PICKUP, S.FAILED_ATTEMPT}
+)
+
+
+def settle(events: list[TrackingEvent]) -> list[TrackingEvent]:
+    """A "delivered" reading followed by more transit scans was an acceptance scan (J&T's
+    "Paket telah diterima oleh <branch>"): read it as in_transit. The newest event is kept."""
+    out = list(events)
+    for i in range(len(out) - 1):
+        later = {e.status for e in out[i + 1 :]}
+        if out[i].status is S.DELIVERED and later & _STILL_MOVING:
+            out[i] = replace(out[i], status=S.IN_TRANSIT)
+    return out
+
+
+_IN_PROGRESS = frozenset({S.PENDING, S.INFO_RECEIVED, S.IN_TRANSIT})
+_REFINES = frozenset(
+    {S.OUT_FOR_DELIVERY, S.AVAILABLE_FOR_PICKUP, S.FAILED_ATTEMPT, S.EXCEPTION, S.IN_TRANSIT}
+)
+
+
+def decide(
+    summary: Status | None,
+    events: Sequence[TrackingEvent],
+    *,
+    delivered_flag: bool | None = None,
+    summary_given: bool = False,
+) -> Status:
+    """The shipment status: the summary decides unless a more specific event says otherwise.
+
+    A return anywhere in the history wins (a parcel going back is "returned" even when the
+    summary says DELIVERED: delivered back to the shipper). An explicit ``delivered`` flag
+    (RajaOngkir ``result.delivered``) wins next. An in-progress summary is refined by the newest
+    event (out for delivery, failed attempt, exception, at a pickup point); a problem summary by
+    a newer problem. Without a summary the newest event decides (but never "delivered" when the
+    API's flag says not delivered); without either the shipment is pending (or in_transit when
+    the summary was given but unknown).
+    """
+    newest = events[-1].status if events else None
+    if any(e.status is S.RETURNED_TO_SENDER for e in events):
+        return S.RETURNED_TO_SENDER
+    if delivered_flag:
+        return S.DELIVERED
+    if summary in (S.DELIVERED, S.RETURNED_TO_SENDER, S.EXPIRED, S.AVAILABLE_FOR_PICKUP):
+        return summary
+    if summary in (S.EXCEPTION, S.FAILED_ATTEMPT):
+        return newest if newest in (S.EXCEPTION, S.FAILED_ATTEMPT) else summary
+    if summary is S.OUT_FOR_DELIVERY:
+        return (
+            newest if newest in (S.FAILED_ATTEMPT, S.EXCEPTION, S.AVAILABLE_FOR_PICKUP) else summary
+        )
+    if summary in _IN_PROGRESS:
+        if newest in _REFINES and not (summary is S.IN_TRANSIT and newest is S.IN_TRANSIT):
+            return newest
+        return summary
+    if newest is not None:
+        if newest is S.DELIVERED and delivered_flag is False:
+            return S.IN_TRANSIT
+        return newest
+    return S.IN_TRANSIT if summary_given else S.PENDING
+
+
+# --------------------------------------------------------------------------- errors and times
+
+
+_AUTH = re.compile(
+    r"api ?key|apikey|\bkey\b.{0,40}\b(?:invalid|tidak|not|salah|expired|wrong)|\binvalid key"
+    r"|unauthori[sz]ed|forbidden|\btoken\b|credential|authenticat|autentikasi|otorisasi"
+)
+_RATE = re.compile(
+    r"rate ?limit|too many|limit (?:exceeded|habis|tercapai)|exceeded|quota|kuota|throttl"
+    r"|melebihi batas|batas (?:request|permintaan)"
+)
+_BAD_COURIER = re.compile(
+    r"(?:courier|kurir|ekspedisi)\b.{0,30}\b(?:invalid|not (?:found|supported|available|valid)"
+    r"|tidak (?:ditemukan|didukung|tersedia|valid|dikenal)|unsupported)"
+    r"|(?:invalid|unsupported|unknown) (?:courier|kurir)"
+)
+_BAD_REQUEST = re.compile(r"required|wajib|missing|parameter|harus diisi|kosong|empty")
+_NOT_FOUND = re.compile(
+    r"not found|tidak ditemukan|tdk ditemukan|no data|data (?:tidak|not|kosong)|tidak ada data"
+    r"|belum (?:ada|tersedia|terdaftar)|no (?:result|record|tracking)|tidak tersedia"
+    r"|(?:invalid|unknown|wrong) (?:awb|waybill|resi|tracking|airwaybill)"
+    r"|(?:awb|waybill|resi|airwaybill)\b.{0,30}\b(?:invalid|tidak valid|salah|not valid|unknown)"
+    r"|not (?:yet )?available|does ?n.?t exist|not exist"
+)
+_INVALID_NUMBER = re.compile(
+    r"\bformat\b|invalid (?:number|nomor)|nomor (?:resi )?(?:tidak valid|salah)"
+)
+
+
+def error_kind(http_status: int | None, message: str | None) -> ErrorKind:
+    """The kind of an aggregator error from its status number and message text."""
+    words = (message or "").casefold()
+    if http_status in (401, 403) or _AUTH.search(words):
+        return ErrorKind.AUTH
+    if http_status == 429 or _RATE.search(words):
+        return ErrorKind.RATE_LIMITED
+    if _BAD_COURIER.search(words):
+        return ErrorKind.BAD_REQUEST
+    if _NOT_FOUND.search(words):
+        return ErrorKind.NOT_FOUND
+    if _INVALID_NUMBER.search(words):
+        return ErrorKind.INVALID_NUMBER
+    if _BAD_REQUEST.search(words):
+        return ErrorKind.BAD_REQUEST
+    return ErrorKind.NOT_FOUND if http_status == 404 else ErrorKind.BAD_REQUEST
+
+
+def as_int(value: Any) -> int | None:
+    """An integer status such as 200, "200" or 200.0; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
+        return int(value)
+    raw = text(value)
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def http_like(value: int | None) -> int | None:
+    """``value`` when it looks like an HTTP status (Binderbyte and RajaOngkir echo it)."""
+    return value if value is not None and 100 <= value <= 599 else None
+
+
+_ZONES = {"wib": 7, "wita": 8, "wit": 9}
+_MONTHS = {
+    "jan": 1, "januari": 1, "january": 1, "feb": 2, "februari": 2, "february": 2, "mar": 3,
+    "maret": 3, "march": 3, "apr": 4, "april": 4, "mei": 5, "may": 5, "jun": 6, "juni": 6,
+    "june": 6, "jul": 7, "juli": 7, "july": 7, "agu": 8, "agt": 8, "ags": 8, "aug": 8,
+    "agustus": 8, "august": 8, "sep": 9, "sept": 9, "september": 9, "okt": 10, "oct": 10,
+    "oktober": 10, "october": 10, "nov": 11, "nopember": 11, "november": 11, "des": 12,
+    "dec": 12, "desember": 12, "december": 12,
+}  # fmt: skip
+_WORDY = re.compile(r"^(\d{1,2}) ([a-z]+)\.? (\d{4})(?: (\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?$")
+_SLASHED = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+def local_time(value: Any) -> datetime | None:
+    """A time as these APIs write it: ISO (offset kept), "YYYY-MM-DD HH:MM[:SS]" (naive, local
+    Indonesian time), "DD-MM-YYYY HH:MM", "DD/MM/YYYY HH:MM", "17 Mei 2023 12:20"; a trailing
+    WIB/WITA/WIT becomes +07/+08/+09. None when it cannot be read without guessing (no year)."""
+    raw = text(value)
+    if raw is None:
+        return None
+    zone = None
+    parts = raw.rsplit(" ", 1)
+    if len(parts) == 2 and parts[1].casefold() in _ZONES:
+        raw, zone = parts[0], timezone(timedelta(hours=_ZONES[parts[1].casefold()]))
+    moment = parse_time(raw) or _wordy(raw) or _slashed(raw)
+    if moment is not None and zone is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def _wordy(raw: str) -> datetime | None:
+    found = _WORDY.match(raw.casefold())
+    if not found or found.group(2) not in _MONTHS:
+        return None
+    day, _, year, hour, minute, second = found.groups()
+    try:
+        return datetime(  # noqa: DTZ001  (local time as written; the offset is unknown)
+            int(year), _MONTHS[found.group(2)], int(day), int(hour or 0), int(minute or 0),
+            int(second or 0),
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+def _slashed(raw: str) -> datetime | None:
+    for fmt in _SLASHED:
+        try:
+            return datetime.strptime(raw, fmt)  # noqa: DTZ007  (local time without offset)
+        except ValueError:
+            continue
+    return None
