@@ -19,14 +19,16 @@ AnterAja, SPX, Ninja Xpress, Pos Indonesia, JNE, IDExpress, Lion Parcel).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from carriers.base import ErrorKind, Status, TrackingEvent
+from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
+from carriers.errors import CarrierResponseError, excerpt
 from carriers.parsing import parse_time, text
 
 log = logging.getLogger(__name__)
@@ -617,3 +619,52 @@ def _slashed(raw: str) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+# --------------------------------------------------------------------------- shared adapter steps
+
+
+def error_result(
+    carrier: str, numbers: Sequence[str], error: ItemError, raw: Mapping[str, Any] | None
+) -> list[TrackingResult]:
+    """One error result per requested number, or one with tracking_number "" when none."""
+    return [
+        TrackingResult(carrier=carrier, tracking_number=n, status=None, error=error, raw=raw)
+        for n in (numbers or [""])
+    ]
+
+
+def courier_required(carrier: str, numbers: Sequence[str]) -> list[TrackingResult]:
+    """These APIs track a number only together with its courier: say so per number."""
+    error = ItemError(ErrorKind.BAD_REQUEST, "courier required", code="courier_required")
+    return error_result(carrier, numbers, error, None)
+
+
+def for_request(result: TrackingResult, number: str, courier: str | None) -> TrackingResult:
+    """The answer to a one-number call belongs to that number and courier (the body may spell
+    the number differently, or name the courier only by its display name)."""
+    return replace(result, tracking_number=number, courier=result.courier or courier)
+
+
+async def gather_all(calls: Sequence[Awaitable[list[TrackingResult]]]) -> list[TrackingResult]:
+    """Run the calls together; every call finishes, then the first failure (if any) is raised."""
+    done = await asyncio.gather(*calls, return_exceptions=True)
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [r for outcome in done if not isinstance(outcome, BaseException) for r in outcome]
+
+
+def guarded(
+    carrier: str, body: bytes | str, read: Callable[[], list[TrackingResult]]
+) -> list[TrackingResult]:
+    """Run a parser; any shape it did not foresee becomes CarrierResponseError (never a crash)."""
+    try:
+        return read()
+    except CarrierResponseError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError,
+            OverflowError, UnicodeError) as err:  # fmt: skip
+        raise CarrierResponseError(
+            f"unreadable body ({type(err).__name__})", carrier=carrier, body_excerpt=excerpt(body)
+        ) from err
