@@ -1,0 +1,440 @@
+"""The carrier simulator's HTTP API as a plain ASGI application (no framework: it must be fast).
+
+API (JSON; the API key, when one is configured, goes in ``X-Api-Key``)::
+
+    POST /v1/trackings  {"trackings": [{"tracking_number", "journey"?, "registered_at"?}]}
+         -> {"data": [{"tracking_number", "journey", "registered_at", "created"}],
+             "errors": [{"tracking_number", "code", "message"}]}        (up to 10,000 a call)
+    POST /v1/track      {"tracking_numbers": [...]}                     (up to 40 a call)
+         -> {"data": [{"tracking_number", "status_code", "status_text", "estimated_delivery",
+                       "events": [{"time", "code", "description", "location"}]}],  newest first
+             "errors": [{"tracking_number", "code": "NOT_FOUND" | "INVALID_NUMBER", "message"}]}
+    GET  /v1/clock      -> {"now": "<ISO-8601 UTC>"}
+
+    POST/GET/DELETE /v1/_faults    the fault plan (see carriers.simulator.faults)
+    GET/DELETE      /v1/_stats     request counters (DELETE resets them)
+
+Whole-request errors are ``{"error": {"code", "message"}}`` with 400, 401, 404, 405, 413 or 429.
+A number with the ``SIM`` prefix registers itself when first tracked (registration time = now);
+any other unregistered number is ``NOT_FOUND``. Control endpoints (``/v1/_*``, ``/v1/clock``)
+need no key and are never faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
+from carriers.simulator.journeys import Journey
+from carriers.simulator.registry import Registration, Registry, auto_registers, valid_number
+from carriers.simulator.webhooks import Webhooks
+
+log = logging.getLogger(__name__)
+
+MAX_TRACK_BATCH = 40  # numbers per POST /v1/track, as documented above
+MAX_REGISTER_BATCH = 10_000  # numbers per POST /v1/trackings
+MAX_BODY = 4 * 1024 * 1024  # bytes; larger request bodies get 413
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+class ScaledWallClock:
+    """Virtual UTC time running ``scale`` times faster than the wall clock from ``start``."""
+
+    def __init__(self, start: datetime | None = None, scale: float = 1.0) -> None:
+        self.start = (start or datetime.now(UTC)).astimezone(UTC)
+        self.scale = scale
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.scale)
+
+
+class ApiError(Exception):
+    """A whole-request error answered as ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the simulator served; benchmarks divide these by shipments."""
+
+    requests: int = 0  # API requests (track and register), including refused and faulted ones
+    track_requests: int = 0
+    register_requests: int = 0
+    numbers_tracked: int = 0  # numbers asked for in track requests, found or not
+    numbers_not_found: int = 0
+    numbers_invalid: int = 0
+    auto_registered: int = 0
+    faults_injected: int = 0
+    faults: dict[str, int] = field(default_factory=dict)  # by kind
+
+
+class SimulatorApp:
+    """The simulator as an ASGI 3 application.
+
+    ``now`` returns aware UTC datetimes (a demo's shared accelerated clock, a test's steppable
+    clock); without it, a wall clock running ``scale`` times faster from the start is used.
+    """
+
+    def __init__(
+        self,
+        now: Callable[[], datetime] | None = None,
+        *,
+        api_key: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        scale: float = 1.0,
+    ) -> None:
+        self.now = now or ScaledWallClock(scale=scale).now
+        self._api_key = api_key.encode() if api_key else None
+        self.registry = Registry()
+        self.counters = Stats()
+        self.faults = FaultPlan()
+        self.webhooks = (
+            Webhooks(webhook_url, self._timestamp, secret=webhook_secret) if webhook_url else None
+        )
+        self._closing: asyncio.Event | None = None
+
+    def __repr__(self) -> str:  # never show the key
+        return (
+            f"SimulatorApp(registered={len(self.registry)}, key={'set' if self._api_key else None})"
+        )
+
+    def _timestamp(self) -> float:
+        return self.now().timestamp()
+
+    # Direct use (the demo seeds an in-process simulator without HTTP) ---------------------------
+
+    def register(
+        self,
+        number: str,
+        journey: Journey | str | None = None,
+        registered_at: datetime | None = None,
+    ) -> Registration:
+        """Register one number (idempotent); ValueError for an unknown journey."""
+        now = self._timestamp()
+        at = registered_at.timestamp() if registered_at else now
+        entry, created = self.registry.register(number, at, journey)
+        if created and self.webhooks is not None:
+            self.webhooks.watch(entry, max(now, at))
+        return entry
+
+    def set_faults(self, plan: dict[str, Any]) -> FaultPlan:
+        """Replace the fault plan (its JSON form); ValueError for a bad plan."""
+        self.faults = FaultPlan.from_json(plan)
+        return self.faults
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = asdict(self.counters)
+        out["registered"] = len(self.registry)
+        out["webhooks_sent"] = self.webhooks.sent if self.webhooks else 0
+        out["webhooks_failed"] = self.webhooks.failed if self.webhooks else 0
+        return out
+
+    # ASGI ---------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Start pushing webhooks (if configured) on the running loop."""
+        self._closing = asyncio.Event()
+        if self.webhooks is not None:
+            self.webhooks.start()
+
+    async def shutdown(self) -> None:
+        """Release hanging requests and stop the webhooks."""
+        if self._closing is not None:
+            self._closing.set()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        try:
+            body = await _read_body(receive)
+            if path.startswith("/v1/_") or path == "/v1/clock":
+                response = self._control(method, path, body)
+            else:
+                rule = self.faults.draw(path)
+                if rule is not None:
+                    await self._fault(rule, scope, receive, send, body)
+                    return
+                response = self._api(method, path, body, scope)
+        except ApiError as err:
+            response = _error(err.status, err.code, err.message)
+        await _respond(send, *response)
+
+    def _api(self, method: str, path: str, body: bytes, scope: Scope) -> Response:
+        self.counters.requests += 1
+        handler = {"/v1/track": self._track, "/v1/trackings": self._register}.get(path)
+        if handler is None:
+            raise ApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
+        if method != "POST":
+            raise ApiError(405, "METHOD_NOT_ALLOWED", f"{path} takes POST")
+        self._check_key(scope)
+        return handler(_json(body))
+
+    def _check_key(self, scope: Scope) -> None:
+        if self._api_key is None:
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-api-key"), b"")
+        if not hmac.compare_digest(given, self._api_key):
+            raise ApiError(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
+
+    def _track(self, payload: Any) -> Response:
+        self.counters.track_requests += 1
+        numbers = payload.get("tracking_numbers") if isinstance(payload, dict) else None
+        if not isinstance(numbers, list) or not numbers:
+            raise ApiError(400, "BAD_REQUEST", "tracking_numbers must be a non-empty list")
+        if len(numbers) > MAX_TRACK_BATCH:
+            raise ApiError(
+                400, "BATCH_TOO_LARGE", f"at most {MAX_TRACK_BATCH} tracking_numbers per request"
+            )
+        if not all(isinstance(n, str) for n in numbers):
+            raise ApiError(400, "BAD_REQUEST", "tracking_numbers must be strings")
+        now = self._timestamp()
+        items: list[bytes] = []
+        errors: list[dict[str, str]] = []
+        for number in numbers:
+            entry = self._lookup(number, now, errors)
+            if entry is not None:
+                items.append(entry.compiled.render(now))
+        self.counters.numbers_tracked += len(numbers)
+        body = b'{"data":[%s],"errors":%s}' % (b",".join(items), json.dumps(errors).encode())
+        return 200, body, []
+
+    def _lookup(self, number: str, now: float, errors: list[dict[str, str]]) -> Registration | None:
+        if not valid_number(number):
+            self.counters.numbers_invalid += 1
+            errors.append(_item_error(number, "INVALID_NUMBER", "not a valid tracking number"))
+            return None
+        entry = self.registry.get(number)
+        if entry is None and auto_registers(number):
+            self.counters.auto_registered += 1
+            entry = self.register(number)
+        if entry is None:
+            self.counters.numbers_not_found += 1
+            errors.append(_item_error(number, "NOT_FOUND", "tracking number is not registered"))
+        return entry
+
+    def _register(self, payload: Any) -> Response:
+        self.counters.register_requests += 1
+        rows = payload.get("trackings") if isinstance(payload, dict) else None
+        if not isinstance(rows, list) or not rows:
+            raise ApiError(400, "BAD_REQUEST", "trackings must be a non-empty list")
+        if len(rows) > MAX_REGISTER_BATCH:
+            raise ApiError(400, "BATCH_TOO_LARGE", f"at most {MAX_REGISTER_BATCH} trackings")
+        data, errors = [], []
+        for row in rows:
+            try:
+                data.append(self._register_one(row))
+            except ValueError as err:
+                number = row.get("tracking_number") if isinstance(row, dict) else None
+                errors.append(_item_error(number, "INVALID_REQUEST", str(err)))
+        return 200, json.dumps({"data": data, "errors": errors}).encode(), []
+
+    def _register_one(self, row: Any) -> dict[str, Any]:
+        if not isinstance(row, dict) or not isinstance(row.get("tracking_number"), str):
+            raise ValueError("each tracking needs a tracking_number string")
+        number = row["tracking_number"]
+        if not valid_number(number):
+            raise ValueError("not a valid tracking number")
+        journey = row.get("journey")
+        if journey is not None and journey not in Journey.__members__.values():
+            raise ValueError(f"journey must be one of {', '.join(j.value for j in Journey)}")
+        at = _parse_time(row.get("registered_at"))
+        known = self.registry.get(number) is not None
+        entry = self.register(number, journey, at)
+        return {
+            "tracking_number": entry.number,
+            "journey": entry.journey.value,
+            "registered_at": datetime.fromtimestamp(entry.registered_at, UTC).isoformat(),
+            "created": not known,
+        }
+
+    def _control(self, method: str, path: str, body: bytes) -> Response:
+        if path == "/v1/clock" and method == "GET":
+            return _ok({"now": self.now().astimezone(UTC).isoformat()})
+        if path == "/v1/_stats":
+            if method == "DELETE":
+                self.counters = Stats()
+            elif method != "GET":
+                raise ApiError(405, "METHOD_NOT_ALLOWED", "GET or DELETE")
+            return _ok(self.stats())
+        if path == "/v1/_faults":
+            if method in ("POST", "PUT"):
+                try:
+                    self.set_faults(_json(body))
+                except ValueError as err:
+                    raise ApiError(400, "BAD_REQUEST", str(err)) from err
+            elif method == "DELETE":
+                self.faults = FaultPlan()
+            elif method != "GET":
+                raise ApiError(405, "METHOD_NOT_ALLOWED", "GET, POST or DELETE")
+            return _ok(self.faults.as_json())
+        raise ApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
+
+    async def _fault(
+        self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, body: bytes
+    ) -> None:
+        """Answer one request the way ``rule`` says (see carriers.simulator.faults)."""
+        self.counters.faults_injected += 1
+        faults = self.counters.faults
+        faults[rule.kind.value] = faults.get(rule.kind.value, 0) + 1
+        kind = rule.kind
+        if kind is FaultKind.RESET:
+            await _reset(send)
+            return
+        if kind is FaultKind.TIMEOUT and not await self._hang(receive, rule.delay):
+            return  # the client gave up (or we are shutting down): nobody to answer
+        if kind is FaultKind.SLOW:
+            await asyncio.sleep(rule.delay)
+        if kind is FaultKind.SERVER_ERROR:
+            response = _error(rule.status, "INTERNAL", "simulated server error")
+        elif kind is FaultKind.RATE_LIMIT:
+            status, payload, _ = _error(429, "RATE_LIMITED", "too many requests")
+            retry = str(math.ceil(rule.retry_after)).encode()
+            response = (status, payload, [(b"retry-after", retry)])
+        elif kind is FaultKind.AUTH:
+            response = _error(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
+        elif kind is FaultKind.GARBAGE:
+            response = (200, self.faults.garbage(), [])
+        else:
+            try:
+                response = self._api(scope["method"], scope["path"], body, scope)
+            except ApiError as err:
+                response = _error(err.status, err.code, err.message)
+            if kind is FaultKind.TRUNCATED:
+                status, payload, headers = response
+                response = (status, payload[: max(1, len(payload) // 2)], headers)
+        await _respond(send, *response)
+
+    async def _hang(self, receive: Receive, delay: float) -> bool:
+        """Wait ``delay`` s; False if the client disconnected or the server is closing first."""
+        gone = asyncio.ensure_future(receive())
+        waits: set[asyncio.Future[Any]] = {gone}
+        if self._closing is not None:
+            waits.add(asyncio.ensure_future(self._closing.wait()))
+        done, pending = await asyncio.wait(waits, timeout=delay, return_when="FIRST_COMPLETED")
+        for task in pending:
+            task.cancel()
+        return not done
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError(413, "TOO_LARGE", f"request body over {MAX_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError as err:
+        raise ApiError(400, "BAD_REQUEST", "the body is not JSON") from err
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("registered_at must be an ISO-8601 time with an offset") from None
+    if moment.tzinfo is None:
+        raise ValueError("registered_at must be an ISO-8601 time with an offset")
+    return moment
+
+
+def _item_error(number: Any, code: str, message: str) -> dict[str, Any]:
+    return {"tracking_number": number, "code": code, "message": message}
+
+
+def _ok(payload: Any) -> Response:
+    return 200, json.dumps(payload).encode(), []
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return status, json.dumps({"error": {"code": code, "message": message}}).encode(), []
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _reset(send: Send) -> None:
+    """Close the connection without a response.
+
+    ASGI has no message for this, so reach the server's transport through the bound ``send``
+    (uvicorn's request cycle keeps it as ``transport``) and abort it, which the client sees as
+    a reset. Elsewhere, start a response and never finish it: the server must drop the
+    connection half-way, which clients report the same way (a protocol/connection error).
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
+        await asyncio.sleep(0)  # let the server notice the lost connection before we return
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+        }
+    )
