@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -24,24 +23,22 @@ class SystemClock:
 
 
 class ScaledClock:
-    """Virtual time running ``scale`` times faster than wall time from ``start``.
+    """Virtual time running ``scale`` times faster than wall time, from ``start`` at ``epoch``.
 
     The demo and the simulator share one of these so that a week of parcel journeys passes in a
-    minute while every rule (quiet hours, ETA, stall gaps) still sees consistent times.
+    minute while every rule (quiet hours, ETA, stall gaps) still sees consistent times. Two
+    processes built with the same ``start``, ``epoch`` (a Unix time) and ``scale`` agree.
     """
 
-    def __init__(self, start: datetime, scale: float) -> None:
+    def __init__(self, start: datetime, scale: float, epoch: float | None = None) -> None:
         if start.tzinfo is None:
             raise ValueError("ScaledClock start must be timezone-aware")
-        self._start = start.astimezone(UTC)
-        self._t0 = time.monotonic()
-        self._lock = threading.Lock()
+        self.start = start.astimezone(UTC)
+        self.epoch = time.time() if epoch is None else epoch
         self.scale = scale
 
     def now(self) -> datetime:
-        with self._lock:
-            elapsed = time.monotonic() - self._t0
-        return self._start + timedelta(seconds=elapsed * self.scale)
+        return self.start + timedelta(seconds=(time.time() - self.epoch) * self.scale)
 
     def real_seconds(self, virtual: timedelta) -> float:
         """How many wall seconds ``virtual`` lasts on this clock."""

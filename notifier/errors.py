@@ -4,7 +4,7 @@
 
     NotifierError
     ├── ConfigError                   invalid settings: one line naming the key, at start
-    ├── InputError                    a bad order row, phone, email or carrier: rejected with a reason
+    ├── InputError                    a bad order row, phone, email or carrier: rejected, with why
     ├── TemplateError                 a template that does not parse or render: fails that message
     └── SendError                     a sender could not deliver a message
         ├── TransientSendError        timeouts, 5xx, 429: retried with backoff

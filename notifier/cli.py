@@ -1,0 +1,261 @@
+"""The ``notifier`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from notifier import logs, plugins
+from notifier.clock import Clock, ScaledClock, SystemClock
+from notifier.errors import ConfigError, NotifierError
+from notifier.orders.cli import app as orders_app
+from notifier.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Tell shoppers where their parcel is, before they ask.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations and backups.", no_args_is_help=True)
+config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
+carriers_app = typer.Typer(help="Carrier adapters.", no_args_is_help=True)
+simulator_app = typer.Typer(help="The built-in carrier simulator.", no_args_is_help=True)
+merchants_app = typer.Typer(help="Merchant accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(carriers_app, name="carriers")
+app.add_typer(simulator_app, name="simulator")
+app.add_typer(merchants_app, name="merchants")
+app.add_typer(orders_app, name="orders")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def boot(**overrides: Any) -> Settings:
+    """Settings and logging for a command; invalid settings end it with one line."""
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as e:
+        fail(str(e), 2)
+    logs.configure(settings.log.level, settings.log.format)
+    return settings
+
+
+def virtual_clock(scale: float | None, start: str | None, epoch: float | None) -> Clock:
+    """Wall time, or accelerated time shared with a simulator started with the same values."""
+    if not scale:
+        return SystemClock()
+    begin = datetime.fromisoformat(start) if start else datetime.now(UTC)
+    return ScaledClock(begin, scale, epoch)
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Bind address (server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (server.port).")] = None,
+    migrate: Annotated[bool, typer.Option(help="Apply pending migrations first.")] = True,
+    time_scale: Annotated[float | None, typer.Option(hidden=True)] = None,
+    virtual_start: Annotated[str | None, typer.Option(hidden=True)] = None,
+    virtual_epoch: Annotated[float | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run the daemon: scheduled polling and sending, and the web app."""
+    from notifier.runtime import build_runtime
+    from notifier.scheduler import Daemon
+    from notifier.store.migrate import upgrade
+
+    settings = boot()
+    if host or port is not None:
+        server = settings.server.model_copy(
+            update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+        )
+        settings = settings.model_copy(update={"server": server})
+    rt = build_runtime(settings, virtual_clock(time_scale, virtual_start, virtual_epoch))
+    if migrate:
+        upgrade(rt.engine)
+
+    async def main() -> int:
+        try:
+            return await Daemon(rt).run()
+        finally:
+            await rt.aclose()
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
+def demo(
+    keep_serving: Annotated[bool, typer.Option(help="Keep serving after the run.")] = False,
+    seconds: Annotated[float, typer.Option(help="Longest run, wall seconds.")] = 55.0,
+) -> None:
+    """Seed an Indonesian sample shop and watch its parcels and messages for about a minute."""
+    from notifier.demo import run_demo
+
+    settings = boot(log={"level": "WARNING", "format": "console"})
+    code = asyncio.run(run_demo(settings, out, seconds=seconds, keep_serving=keep_serving))
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from notifier.store.db import make_engine
+    from notifier.store.migrate import upgrade
+
+    settings = boot()
+    upgrade(make_engine(settings.database_url), revision)
+    out.print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    from notifier.store.db import make_engine
+    from notifier.store.migrate import downgrade
+
+    settings = boot()
+    downgrade(make_engine(settings.database_url), revision)
+    out.print(f"database at {revision}")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings as JSON, secrets masked."""
+    settings = boot()
+    out.print_json(json.dumps(settings.model_dump(mode="json"), default=str))
+
+
+@carriers_app.command("list")
+def carriers_list() -> None:
+    """Print the installed carrier ids, one a line."""
+    for name in plugins.names("carriers"):
+        typer.echo(name)
+
+
+@carriers_app.command("parse")
+def carriers_parse(
+    carrier: Annotated[str, typer.Option("--carrier", help="Carrier id.")],
+    file: Annotated[Path, typer.Argument(help="A response body (JSON or XML).")],
+) -> None:
+    """Print the normalized result of one carrier API response body as JSON."""
+    from carriers.errors import CarrierError
+
+    try:
+        cls = plugins.load_carrier(carrier)
+        body = file.read_bytes()
+    except KeyError as e:
+        fail(str(e.args[0]))
+    except OSError as e:
+        fail(f"cannot read {file}: {e.strerror}")
+    try:
+        results = cls.parse(body)
+    except CarrierError as e:
+        fail(str(e))
+    if not results:
+        fail(f"{carrier}: the body holds no tracking result")
+    shown = results[0].as_dict()
+    if len(results) > 1:
+        shown["results"] = [r.as_dict() for r in results]
+    typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
+
+
+@simulator_app.command("serve")
+def simulator_serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    scale: Annotated[float | None, typer.Option(help="Virtual seconds per wall second.")] = None,
+    virtual_start: Annotated[str | None, typer.Option(hidden=True)] = None,
+    virtual_epoch: Annotated[float | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Serve the carrier simulator until interrupted."""
+    from carriers.simulator.server import serve
+
+    settings = boot()
+    sim = settings.simulator
+    clock = virtual_clock(scale or sim.scale, virtual_start, virtual_epoch)
+    bind_host, bind_port = host or sim.host, sim.port if port is None else port
+    out.print(f"carrier simulator on http://{bind_host}:{bind_port} (scale {scale or sim.scale})")
+    asyncio.run(serve(host=bind_host, port=bind_port, now=clock.now))
+
+
+@merchants_app.command("create")
+def merchants_create(
+    slug: Annotated[str, typer.Option(help="Short id, e.g. toko-sekar.")],
+    name: Annotated[str, typer.Option(help="Shop name shown to shoppers.")],
+    country: Annotated[str, typer.Option(help="ISO country for phone numbers.")] = "ID",
+    locale: Annotated[str, typer.Option(help="Default message language.")] = "id",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Asia/Jakarta",
+) -> None:
+    """Create a merchant and print its API token (shown once)."""
+    from notifier.store.db import make_engine, session_factory
+    from notifier.store.merchants import create_merchant
+
+    settings = boot()
+    token = secrets.token_urlsafe(32)
+    try:
+        with session_factory(make_engine(settings.database_url))() as session, session.begin():
+            create_merchant(
+                session,
+                slug=slug,
+                name=name,
+                token=token,
+                country=country,
+                locale=locale,
+                timezone=timezone,
+                now=datetime.now(UTC),
+            )
+    except NotifierError as e:
+        fail(str(e))
+    out.print(f"merchant [bold]{slug}[/bold] created; API token (shown once):")
+    typer.echo(token)
+
+
+@app.command()
+def doctor() -> None:
+    """Check that every plugin loads and the database answers."""
+    import sqlalchemy as sa
+
+    from notifier.store.db import make_engine
+
+    settings = boot()
+    table = Table("kind", "name", "target", "status")
+    broken = 0
+    for p in plugins.check_all():
+        broken += p.error is not None
+        table.add_row(
+            p.group,
+            p.name,
+            p.target,
+            "[green]ok[/green]" if p.error is None else f"[red]{p.error}[/red]",
+        )
+    out.print(table)
+    try:
+        with make_engine(settings.database_url).connect() as conn:
+            conn.execute(sa.text("select 1"))
+        out.print("database: [green]ok[/green]")
+    except sa.exc.SQLAlchemyError as e:
+        broken += 1
+        out.print(f"database: [red]{type(e).__name__}[/red]")
+    raise typer.Exit(1 if broken else 0)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app(prog_name="notifier")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

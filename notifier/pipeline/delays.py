@@ -1,0 +1,52 @@
+"""The delay scan: notice lateness that needs no carrier call (an ETA that passed, a parcel that
+stopped moving) between polls. Candidates are found in SQL with the loosest thresholds; detect()
+judges each with its merchant's own rules and time zone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from notifier.pipeline.detect import DELAY_STATUSES, PICKUP_STATUSES
+from notifier.pipeline.poll import lease_due
+from notifier.pipeline.record import Outcome, record_chunk
+from notifier.runtime import Runtime
+from notifier.store.models import Shipment
+
+SHORTEST_STALL = timedelta(hours=12)  # no merchant sets a stall gap below this
+
+
+def candidates(now: datetime) -> sa.ColumnElement[bool]:
+    """Shipments that may have become late since they were last looked at."""
+    yesterday = (now - timedelta(days=1)).date()
+    quiet_since = now - SHORTEST_STALL
+    return sa.and_(
+        Shipment.status.in_([s.value for s in DELAY_STATUSES]),  # type: ignore[attr-defined]
+        Shipment.delay_open.is_(False),  # type: ignore[attr-defined]
+        sa.or_(
+            Shipment.eta < yesterday,  # type: ignore[operator]
+            Shipment.last_event_at < quiet_since,  # type: ignore[operator]
+            sa.and_(
+                Shipment.status.in_([s.value for s in PICKUP_STATUSES]),  # type: ignore[attr-defined]
+                Shipment.last_event_at.is_(None),  # type: ignore[union-attr]
+                Shipment.created_at < quiet_since,  # type: ignore[operator]
+            ),
+        ),
+    )
+
+
+async def scan(rt: Runtime, *, chunk: int = 500) -> int:
+    """Run detection on every candidate with no new events; returns notifications created."""
+    created, seen = 0, set()
+    while True:
+        now = rt.clock.now()
+        leased = await asyncio.to_thread(lease_due, rt, now, chunk, candidates(now))
+        fresh = [item for item in leased if item.id not in seen]
+        if not fresh:
+            return created
+        seen.update(item.id for item in fresh)
+        nothing = {item.id: Outcome() for item in fresh}
+        result = await asyncio.to_thread(record_chunk, rt, fresh, nothing, now)
+        created += result.notifications

@@ -1,0 +1,178 @@
+"""The tracking sweep: lease due shipments, ask their carriers, record what changed.
+
+One chunk at a time: lease (one statement), fetch every carrier batch of the chunk concurrently
+(within the sweep's concurrency and each adapter's own rate limit and batch size), then write the
+chunk's new events, shipment updates and notifications in one transaction (:mod:`.record`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+from sqlmodel import select
+
+from carriers.base import TrackingResult
+from carriers.errors import CarrierAuthError, CarrierError
+from notifier import metrics
+from notifier.pipeline.outbox import Party, merchant_prefs
+from notifier.pipeline.record import Loaded, Outcome, record_chunk
+from notifier.runtime import Runtime
+from notifier.store.lease import lease
+from notifier.store.models import Merchant, Order, Recipient, Shipment
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class SweepStats:
+    shipments: int = 0
+    calls: int = 0
+    failures: int = 0
+    new_events: int = 0
+    notifications: int = 0
+    seconds: float = 0.0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
+    """Check every due shipment once; returns what was done. ``limit`` caps shipments."""
+    stats = SweepStats()
+    started = time.monotonic()
+    seen: set[int] = set()
+    size = rt.settings.poll.chunk_size
+    while limit is None or stats.shipments < limit:
+        now = rt.clock.now()
+        take = size if limit is None else min(size, limit - stats.shipments)
+        chunk = await asyncio.to_thread(lease_due, rt, now, take)
+        fresh = [item for item in chunk if item.shipment.id not in seen]
+        if not fresh:
+            break
+        seen.update(item.shipment.id for item in fresh if item.shipment.id is not None)
+        outcomes = await fetch_chunk(rt, fresh, stats)
+        result = await asyncio.to_thread(record_chunk, rt, fresh, outcomes, rt.clock.now())
+        stats.shipments += len(fresh)
+        stats.new_events += result.new_events
+        stats.notifications += result.notifications
+        for status, count in result.by_status.items():
+            stats.by_status[status] = stats.by_status.get(status, 0) + count
+        if len(chunk) < take:
+            break
+    stats.seconds = time.monotonic() - started
+    if stats.shipments:
+        log.info("sweep.done", **{k: v for k, v in vars(stats).items() if k != "by_status"})
+    return stats
+
+
+def lease_due(
+    rt: Runtime, now: datetime, limit: int, due: sa.ColumnElement[bool] | None = None
+) -> list[Loaded]:
+    """Lease up to ``limit`` due shipments (or those matching ``due``) and load them."""
+    until = now + timedelta(seconds=rt.settings.poll.lease)
+    if due is None:
+        due = sa.and_(Shipment.next_check_at.is_not(None), Shipment.next_check_at <= now)  # type: ignore[union-attr,operator]
+    with rt.sessions() as session, session.begin():
+        ids = lease(
+            session,
+            Shipment,
+            due=due,
+            order_by=[Shipment.id],
+            limit=limit,
+            owner=rt.worker,
+            until=until,
+            now=now,
+        )
+        return load(session, rt, ids)
+
+
+def load(session: object, rt: Runtime, ids: Sequence[int]) -> list[Loaded]:
+    """Shipments with their order, merchant and shopper, in one query."""
+    if not ids:
+        return []
+    stmt = (
+        select(Shipment, Order, Merchant, Recipient)
+        .join(Order, Shipment.order_id == Order.id)  # type: ignore[arg-type]
+        .join(Merchant, Shipment.merchant_id == Merchant.id)  # type: ignore[arg-type]
+        .outerjoin(Recipient, Order.recipient_id == Recipient.id)  # type: ignore[arg-type]
+        .where(Shipment.id.in_(ids))  # type: ignore[union-attr]
+    )
+    prefs: dict[int, object] = {}
+    out = []
+    for shipment, order, merchant, recipient in session.execute(stmt):  # type: ignore[attr-defined]
+        if merchant.id not in prefs:
+            prefs[merchant.id] = merchant_prefs(rt.settings.notify, merchant)
+        party = Party(merchant, prefs[merchant.id], order, recipient)  # type: ignore[arg-type]
+        out.append(Loaded(shipment, party))
+    return out
+
+
+async def fetch_chunk(
+    rt: Runtime, chunk: Sequence[Loaded], stats: SweepStats
+) -> dict[int, Outcome]:
+    """Ask the carriers about every shipment of the chunk; one outcome per shipment id."""
+    groups: dict[tuple[str, str], list[Loaded]] = defaultdict(list)
+    for item in chunk:
+        groups[(item.shipment.carrier, item.shipment.courier)].append(item)
+    slots = asyncio.Semaphore(rt.settings.poll.concurrency)
+    outcomes: dict[int, Outcome] = {}
+    tasks = []
+    for (carrier, courier), items in groups.items():
+        try:
+            adapter = rt.carriers.get(carrier)
+        except (KeyError, ImportError) as err:
+            for item in items:
+                outcomes[item.id] = Outcome(error=f"carrier {carrier!r} unavailable: {err}")
+            continue
+        size = max(1, adapter.batch_size)
+        for start in range(0, len(items), size):
+            batch = items[start : start + size]
+            tasks.append(
+                _fetch_batch(rt, adapter, carrier, courier or None, batch, slots, outcomes)
+            )
+    await asyncio.gather(*tasks)
+    stats.calls += len(tasks)
+    stats.failures += sum(1 for o in outcomes.values() if o.error)
+    return outcomes
+
+
+async def _fetch_batch(
+    rt: Runtime,
+    adapter: object,
+    carrier: str,
+    courier: str | None,
+    batch: Sequence[Loaded],
+    slots: asyncio.Semaphore,
+    outcomes: dict[int, Outcome],
+) -> None:
+    numbers = [item.shipment.tracking_number for item in batch]
+    async with slots:
+        started = time.monotonic()
+        try:
+            results: list[TrackingResult] = await adapter.fetch(numbers, courier)  # type: ignore[attr-defined]
+        except CarrierError as err:
+            metrics.CARRIER_CALLS.labels(carrier, type(err).__name__).inc()
+            level = log.error if isinstance(err, CarrierAuthError) else log.warning
+            level("carrier.failed", carrier=carrier, numbers=len(numbers), error=str(err))
+            retry_after = getattr(err, "retry_after", None)
+            for item in batch:
+                outcomes[item.id] = Outcome(error=str(err), retry_after=retry_after)
+            return
+        except Exception as err:  # a broken adapter must not stop the sweep
+            metrics.CARRIER_CALLS.labels(carrier, "crash").inc()
+            log.exception("carrier.crashed", carrier=carrier, numbers=len(numbers))
+            for item in batch:
+                outcomes[item.id] = Outcome(error=f"adapter crashed: {type(err).__name__}: {err}")
+            return
+        finally:
+            metrics.CARRIER_SECONDS.labels(carrier).observe(time.monotonic() - started)
+    metrics.CARRIER_CALLS.labels(carrier, "ok").inc()
+    for item, result in zip(batch, results, strict=False):
+        outcomes[item.id] = Outcome(result=result)
+    for item in batch[len(results) :]:  # an adapter that broke the one-result-per-number rule
+        outcomes[item.id] = Outcome(error="carrier returned no result for this number")

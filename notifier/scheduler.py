@@ -1,0 +1,194 @@
+"""The daemon: APScheduler jobs wired to the stages, and the web app, in one process.
+
+Jobs coalesce and never overlap themselves (``max_instances=1``). SIGTERM/SIGINT stop new runs,
+let the running ones finish (in-flight sends included), release this process's leases and exit 0.
+After a SIGKILL nothing is lost: leases expire and the next process resumes from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from notifier import metrics
+from notifier.orders.poller import poll_sources
+from notifier.pipeline import delays, dispatch, poll
+from notifier.runtime import Runtime
+from notifier.store.lease import release
+from notifier.store.models import Notification, NotificationState, Shipment
+from notifier.web.app import create_app
+
+log = structlog.get_logger(__name__)
+
+SHUTDOWN_GRACE = 30.0  # s to let running jobs finish after SIGTERM
+DISPATCH_ROUNDS = 20  # batches per dispatch run while the queue stays full
+DELAY_SCAN_EVERY = 600.0  # s
+SOURCES_EVERY = 60.0  # s
+HOUSEKEEPING_EVERY = 300.0  # s
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Daemon:
+    """One notifier process: scheduled stages plus the HTTP server."""
+
+    def __init__(self, rt: Runtime, *, serve_http: bool = True, time_compression: float = 1.0):
+        self.rt = rt
+        self.serve_http = serve_http
+        self.stop_event = asyncio.Event()
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.server: _Server | None = None
+        self.running = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.compression = time_compression  # the demo runs scheduled jobs faster too
+        self.runs: dict[str, int] = {}
+
+    @property
+    def port(self) -> int | None:
+        """The bound HTTP port once serving (useful with port 0)."""
+        if self.server is None or not self.server.servers:
+            return None
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    def _guard(self, name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if self.stop_event.is_set():
+                return
+            self.running += 1
+            self.idle.clear()
+            try:
+                await job()
+                self.runs[name] = self.runs.get(name, 0) + 1
+            except Exception:  # a crashing job is logged and retried on its next run
+                metrics.JOB_FAILURES.labels(name).inc()
+                log.exception("job.crashed", job=name)
+            finally:
+                self.running -= 1
+                if self.running == 0:
+                    self.idle.set()
+
+        return run
+
+    def _schedule(self) -> None:
+        st = self.rt.settings
+        jobs: dict[str, tuple[Callable[[], Awaitable[Any]], float]] = {
+            "tracking_sweep": (lambda: poll.sweep(self.rt), st.poll.interval),
+            "dispatch": (self._dispatch_all, st.dispatch.interval),
+            "delay_scan": (lambda: delays.scan(self.rt), DELAY_SCAN_EVERY / self.compression),
+            "order_sources": (lambda: poll_sources(self.rt), SOURCES_EVERY / self.compression),
+            "housekeeping": (self._housekeeping, HOUSEKEEPING_EVERY / self.compression),
+        }
+        for name, (job, every) in jobs.items():
+            self.scheduler.add_job(
+                self._guard(name, job),
+                "interval",
+                seconds=every,
+                id=name,
+                name=name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+                next_run_time=_utcnow(),
+            )
+
+    async def _dispatch_all(self) -> None:
+        for _ in range(DISPATCH_ROUNDS):
+            stats = await dispatch.dispatch(self.rt)
+            if stats.leased < self.rt.settings.dispatch.batch_size or self.stop_event.is_set():
+                return
+
+    async def _housekeeping(self) -> None:
+        """Queue depth for the metrics, and a log line an operator can read."""
+        now = self.rt.clock.now()
+
+        def counts() -> dict[str, int]:
+            with self.rt.sessions() as session:
+                rows = session.execute(
+                    sa.select(Notification.state, sa.func.count()).group_by(Notification.state)
+                ).all()
+                due = session.execute(
+                    sa.select(sa.func.count())
+                    .select_from(Shipment)
+                    .where(Shipment.next_check_at <= now)  # type: ignore[arg-type,operator]
+                ).scalar_one()
+            return {str(state): int(n) for state, n in rows} | {"shipments_due": int(due)}
+
+        log.info("housekeeping", **await asyncio.to_thread(counts))
+
+    async def run(self) -> int:
+        """Serve until SIGTERM/SIGINT or :meth:`stop`; returns the exit code."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        self._schedule()
+        self.scheduler.start()
+        serving = None
+        if self.serve_http:
+            st = self.rt.settings.server
+            config = uvicorn.Config(
+                create_app(self.rt),
+                host=st.host,
+                port=st.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+            self.server = _Server(config)
+            serving = asyncio.create_task(self.server.serve())
+        log.info("daemon.started", worker=self.rt.worker, http=self.serve_http)
+        await self.stop_event.wait()
+        await self._shutdown(serving)
+        return 0
+
+    def stop(self) -> None:
+        if not self.stop_event.is_set():
+            log.info("daemon.stopping", worker=self.rt.worker)
+            self.stop_event.set()
+
+    async def _shutdown(self, serving: asyncio.Task[None] | None) -> None:
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self.idle.wait(), SHUTDOWN_GRACE)
+        except TimeoutError:
+            log.warning("daemon.jobs_still_running", running=self.running)
+        self.scheduler.shutdown(wait=False)
+        if self.server is not None and serving is not None:
+            self.server.should_exit = True
+            await serving
+        released = await asyncio.to_thread(self._release)
+        log.info("daemon.stopped", worker=self.rt.worker, released=released)
+
+    def _release(self) -> int:
+        with self.rt.sessions() as session, session.begin():
+            count = release(session, Shipment, self.rt.worker)
+            # A row still "sending" here was never handed to a provider: make it due again.
+            session.execute(
+                sa.update(Notification)
+                .where(
+                    Notification.lease_owner == self.rt.worker,  # type: ignore[arg-type]
+                    Notification.state == NotificationState.SENDING,
+                )  # type: ignore[arg-type]
+                .values(state=NotificationState.PENDING, attempts=Notification.attempts - 1)
+            )
+            return count + release(session, Notification, self.rt.worker)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)  # the scheduler runs on wall time; the stages use the runtime clock

@@ -1,0 +1,87 @@
+"""Leasing rows for work: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, plain serialized
+writes on SQLite. A lease expires, so a dead process's work is picked up by the next one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+MAX_PARAMS = 30_000  # bound parameters per statement (SQLite allows 32,766, PostgreSQL 65,535)
+
+
+def lease(
+    session: Session,
+    model: Any,
+    *,
+    due: sa.ColumnElement[bool],
+    order_by: Sequence[Any],
+    limit: int,
+    owner: str,
+    until: datetime,
+    now: datetime,
+    values: dict[str, Any] | None = None,
+) -> list[int]:
+    """Take up to ``limit`` due rows whose lease is free or expired; return their ids.
+
+    ``values`` are set on the leased rows in the same statement (a state change, a counter).
+    """
+    free = sa.or_(model.lease_expires_at.is_(None), model.lease_expires_at < now)
+    pick = (
+        sa.select(model.id)
+        .where(due, free)
+        .order_by(*order_by)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        sa.update(model)
+        .where(model.id.in_(pick.scalar_subquery()))
+        .values(lease_owner=owner, lease_expires_at=until, **(values or {}))
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in session.execute(stmt)]
+
+
+def release(session: Session, model: Any, owner: str) -> int:
+    """Give back every lease ``owner`` holds (a clean shutdown)."""
+    stmt = (
+        sa.update(model)
+        .where(model.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def insert_ignoring(
+    session: Session,
+    model: Any,
+    rows: Sequence[dict[str, Any]],
+    conflict: Sequence[str],
+    returning: Sequence[Any] = (),
+) -> list[Any]:
+    """INSERT rows, skipping those that collide on the ``conflict`` unique columns.
+
+    Returns the ``returning`` columns of the rows actually inserted (so callers learn what was
+    new without a second query).
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    per_statement = max(1, MAX_PARAMS // len(rows[0]))
+    out: list[Any] = []
+    for start in range(0, len(rows), per_statement):
+        batch = list(rows[start : start + per_statement])
+        stmt = insert(model).values(batch).on_conflict_do_nothing(index_elements=list(conflict))
+        if returning:
+            out.extend(session.execute(stmt.returning(*returning)).all())
+        else:
+            session.execute(stmt)
+    return out

@@ -1,0 +1,41 @@
+"""The FastAPI application served by ``notifier run``."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from notifier.runtime import Runtime
+from notifier.web import api, pages
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="shipment-notifier",
+        version="0.1.0",
+        summary="Order intake, tracking pages and provider webhooks.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.runtime = rt
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> Response:
+        """200 when the database answers, 503 otherwise."""
+        try:
+            with rt.engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+        except sa.exc.SQLAlchemyError as err:
+            return JSONResponse({"status": "down", "database": type(err).__name__}, 503)
+        return JSONResponse({"status": "ok", "worker": rt.worker})
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,130 @@
+"""Shared fixtures: a database on SQLite and on the real PostgreSQL, a runtime around it with a
+frozen clock and a memory sender, and a merchant to work with."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from notifier.runtime import Runtime, build_runtime
+from notifier.settings import Settings
+from notifier.store.db import make_engine
+from notifier.store.models import Merchant
+from notifier.testing import FrozenClock, MemorySender, ScriptedCarrier
+
+PG_URL = os.environ.get("NOTIFIER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+START = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tuesday 10:00 in Jakarta
+
+
+def _pg_available() -> bool:
+    try:
+        with sa.create_engine(PG_URL).connect() as conn:
+            conn.execute(sa.text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+PG = _pg_available()
+
+
+@pytest.fixture(autouse=True)
+def _clean_notifier_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("NOTIFIER_") and key != "NOTIFIER_TEST_PG":
+            monkeypatch.delenv(key)
+
+
+def pg_schema_engine() -> tuple[Engine, str]:
+    """An engine on a fresh schema of the test database (tests may run in parallel)."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    return engine, schema
+
+
+def drop_pg_schema(engine: Engine, schema: str) -> None:
+    engine.dispose()
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """An empty database with the tables, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'notifier.db'}")
+        SQLModel.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    if not PG:
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    engine, schema = pg_schema_engine()
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    drop_pg_schema(engine, schema)
+
+
+engine = db_url_engine  # the name tests use
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        var_dir=tmp_path / "var",
+        senders={"outbox": {"dir": tmp_path / "outbox"}},
+    )
+
+
+@pytest.fixture
+async def rt(settings: Settings, clock: FrozenClock, engine: Engine) -> Runtime:
+    runtime = build_runtime(settings, clock, engine=engine)
+    sender = MemorySender()
+    for channel in ("email", "sms", "whatsapp"):
+        runtime.senders.install(channel, sender)
+    runtime.carriers.install("scripted", ScriptedCarrier())
+    runtime.extra["sender"] = sender
+    yield runtime
+    await runtime.carriers.aclose()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@pytest.fixture
+def merchant(rt: Runtime) -> Merchant:
+    """The Indonesian sample shop, bearer token "tok-sekar"."""
+    with rt.sessions() as session, session.begin():
+        m = Merchant(
+            slug="sekar",
+            name="Toko Batik Sekar",
+            api_token_hash=token_hash("tok-sekar"),
+            country="ID",
+            locale="id",
+            timezone="Asia/Jakarta",
+            settings={"notify": {"channels": ["email", "whatsapp"]}},
+            created_at=START,
+        )
+        session.add(m)
+    return m
