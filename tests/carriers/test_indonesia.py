@@ -1,0 +1,508 @@
+"""The shared Indonesian tables: courier codes and the Indonesian/English keyword tiers."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from carriers import indonesia as idn
+from carriers.base import ErrorKind, Status, TrackingEvent
+
+S = Status
+
+# --------------------------------------------------------------------------- hypothesis helpers
+# (shared by the Binderbyte, Biteship and RajaOngkir property tests)
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*prefix, i))
+    return out
+
+
+@st.composite
+def mutations(draw: st.DrawFn, sample: Any) -> str:
+    """The sample with one value (anywhere, the root included) replaced or deleted."""
+    doc = copy.deepcopy(sample)
+    path = draw(st.sampled_from(_paths(doc)))
+    if not path:
+        return json.dumps(draw(json_values))
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    if draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(json_values)
+    return json.dumps(doc)
+
+
+# --------------------------------------------------------------------------- keyword table
+
+# Realistic phrases, as the couriers write them (J&T, SiCepat, AnterAja, SPX, Ninja Xpress,
+# Pos Indonesia, JNE, TIKI, Lion Parcel, IDExpress, RPX, PCP, Wahana, Biteship notes).
+PHRASES: dict[Status, list[str]] = {
+    S.DELIVERED: [
+        "DELIVERED",
+        "TERKIRIM",
+        "TERKIRIM: DROP POINT [SUNGAI PENUH] (DITERIMA OLEH: MUHAMMAD LUTHFI ALHA)",
+        "Paket telah diterima oleh Budi (YBS)",
+        "PAKET DITERIMA OLEH [BU WASIH - (KEL) KELUARGA SERUMAH]",
+        "DITERIMA OLEH: SITI",
+        "SUCCESS / [M] RECEIVED BY: SITI",
+        "Delivered to BAGUS | 14-07-2021 16:00 | YOGYAKARTA",
+        "SHIPMENT RECEIVED BY CONSIGNEE",
+        "SHIPMENT STATUS DELIVERED DITERIMA OLEH-ELIFINA-26-11-2019-15:15",
+        "PAKET TELAH DITERIMA OLEH (RECEIPT BY PENERIMA : HERMAN), PALEMBANG",
+        "Yay, pesanan sudah sampai dan diterima oleh Agung Prasetyo; Penerima asli",
+        "Pesanan tiba di alamat tujuan. diterima oleh Yang bersangkutan.",
+        "Paket telah diterima",
+        "Your parcel has been delivered",
+        "Item delivered",
+        "Antaran berhasil",
+        "SELESAI ANTAR",
+        "Berhasil diantar ke penerima",
+        "Parcel has been successfully delivered to recipient",
+        "Paket sudah diambil oleh penerima di agen",
+        "Completed",
+    ],
+    S.OUT_FOR_DELIVERY: [
+        "SEDANG DIANTAR: DROP POINT [SUNGAI PENUH] (CONTACT: ROMI EKA PUTRA +6282281231686)",
+        "WITH DELIVERY COURIER",
+        "With delivery courier YOGYAKARTA",
+        "Paket sedang diantar ke alamat penerima",
+        "Kurir sedang menuju alamat penerima",
+        "Kurir sudah ditugaskan dan pesanan akan segera diantar ke pembeli.",
+        "PAKET DIBAWA [SIGESIT - M IRFAN ARIF]",
+        "Paket akan dikirim ke alamat penerima",
+        "Pesanan sedang dalam pengantaran",
+        "On Vehicle for Delivery",
+        "Out for delivery",
+        "SHIPMENT ON PROCESS OF DELIVERY",
+        "DELIVERY PROCESS",
+        "ON DELIVERY",
+        "Proses antar",
+        "Item is on the way to customer.",
+        "Paket dibawa oleh kurir menuju alamat tujuan",
+    ],
+    S.FAILED_ATTEMPT: [
+        "Gagal antar",
+        "GAGAL ANTAR - PENERIMA TIDAK DITEMPAT",
+        "PENERIMA TIDAK DITEMPAT",
+        "Penerima tidak di tempat, akan dikirim ulang",
+        "Alamat tidak ditemukan",
+        "ALAMAT TIDAK LENGKAP",
+        "UNDELIVERED - CONSIGNEE NOT AT HOME",
+        "UNSUCCESS DELIVERY / BAD ADDRESS",
+        "Delivery failed: recipient unreachable",
+        "First delivery attempt failed",
+        "Paket tidak diterima",
+        "Paket ditolak oleh penerima",
+        "REFUSED BY CONSIGNEE",
+        "ANTAR ULANG",
+        "CNEE UNKNOWN",
+        "Pengiriman gagal karena toko tutup",
+        "Penerima tidak dapat dihubungi",
+        "Pending Reschedule",
+    ],
+    S.RETURNED_TO_SENDER: [
+        "Retur ke pengirim",
+        "RETURN TO SHIPPER",
+        "Paket dikembalikan",
+        "Paket dikembalikan ke penjual",
+        "Paket akan diretur",
+        "Package returned to seller",
+        "RETURNED",
+        "Returned to Sender",
+        "Pesanan dalam proses pengembalian",
+        "Paket retur diterima oleh pengirim",
+        "Return to Sender Triggered",
+    ],
+    S.EXCEPTION: [
+        "HILANG",
+        "PAKET DI KEMBALIKAN DI CIREBON [CIREBON HUB] - (LOST) HILANG",
+        "Paket hilang",
+        "Paket rusak",
+        "LOST",
+        "Parcel damaged",
+        "CANCELLED",
+        "Pesanan dibatalkan",
+        "Paket Anda bermasalah",
+        "Paket disimpan di gudang J&T",
+        "Shipment on hold",
+        "MISROUTE",
+        "Order successfully disposed.",
+        "Your shipment is canceled because there's no courier available at the moment.",
+    ],
+    S.AVAILABLE_FOR_PICKUP: [
+        "Siap diambil di Shopee Xpress Point",
+        "Paket siap diambil di kantor pos",
+        "Paket dapat diambil di loket kantor pos",
+        "Ready for pickup at counter",
+        "Ready to be collected at Indomaret",
+        "Paket menunggu diambil oleh penerima",
+        "Paket dapat diambil di drop point pengambilan",
+        "Parcel is available for collection",
+        "Paket sudah masuk loker",
+    ],
+    S.INFO_RECEIVED: [
+        "SHIPMENT DATA ENTRY AT MALANG",
+        "SHIPMENT ENTRY",
+        "Pesanan dibuat",
+        "Order created",
+        "TERIMA PERMINTAAN PICK UP DARI [SHOPEE]",
+        "Penjual telah melakukan request pick-up.",
+        "Kurir dalam perjalanan untuk mengambil pesanan dari penjual.",
+        "Pending Pickup",
+        "Menunggu pick up",
+        "Penjual sedang mempersiapkan pesanan",
+        "Paket Gagal dipickup",
+        "Pickup failed",
+        "Order has been confirmed. Locating nearest driver to pick up.",
+        "Courier has been allocated. Waiting to pick up.",
+        "Siap diambil kurir",
+    ],
+    S.IN_TRANSIT: [
+        "ON PROCESS",
+        "ON PROCCESS",
+        "ON TRANSIT",
+        "PICKED UP",
+        "Manifested",
+        "Manifest",
+        "PAKET TELAH DI INPUT (MANIFESTED) DI JAKARTA UTARA [JAKUT KAMAL MUARA]",
+        "SHIPMENT RECEIVED BY JNE COUNTER OFFICER AT [JAKARTA]",
+        "RECEIVED AT SORTING CENTER [JAKARTA]",
+        "RECEIVED AT WAREHOUSE [BANDUNG]",
+        "Paket telah diterima di gudang Jakarta",
+        "PAKET TELAH DI TERIMA DI DKI JAKARTA [LINE HAUL DARAT JAKARTA 1]",
+        "Received On Destination",
+        "SORTING",
+        "TELAH TIBA: TRANSIT CENTER [JAMBI] DARI [JKT_GATEWAY]",
+        "TELAH BERANGKAT: PUSAT TRANSIT [JAMBI] MENUJU [SUNGAI PENUH]",
+        "TELAH DIAMBIL: DROP POINT [JAKARTA] (DIPROSES OLEH: SANTOSO1)",
+        "PAKET KELUAR DARI DKI JAKARTA [JAKUT KAMAL MUARA]",
+        "PAKET TELAH DI PICK UP OLEH [SIGESIT - ]",
+        "Pesanan sudah di-pickup oleh kurir.",
+        "Pesanan sampai di sorting center Tangerang (Hub Tangerang).",
+        "ARRIVED AT TIKI CIANJUR",
+        "DEPARTED TO CIANJUR",
+        "TRANSIT AT JAKARTA",
+        "PAKET TELAH SAMPAI DI (KONSOLIDATOR TUJUAN), PALEMBANG",
+        "PAKET AKAN DIKIRIMKAN OLEH (PT POS. ), PALEMBANG",
+        "Paket akan dikirimkan ke SUB_GATEWAY",
+        "SHIPMENT FORWARDED TO DESTINATION",
+        "Successfully picked up from sender",
+        "Item has been picked and ready to be shipped.",
+        "Paket diterima oleh kurir",
+        "POSTING LOKET",
+        "Parcel is being processed at Ninja Xpress warehouse",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("phrase", "status"),
+    [(p, s) for s, phrases in PHRASES.items() for p in phrases],
+)
+def test_realistic_phrases(phrase: str, status: Status) -> None:
+    found = idn.classify(phrase)
+    assert found is not None, phrase
+    assert found.status is status, (phrase, found)
+    assert found.keyword  # the raw keyword is kept
+
+
+@pytest.mark.parametrize(
+    ("phrase", "status", "why"),
+    [
+        ("Paket tidak diterima oleh penerima", S.FAILED_ATTEMPT, "negation before diterima"),
+        ("Paket belum diterima", S.FAILED_ATTEMPT, "belum is a negation"),
+        ("Paket tidak terkirim", S.FAILED_ATTEMPT, "tidak terkirim is not terkirim"),
+        ("UNDELIVERED", S.FAILED_ATTEMPT, "undelivered contains delivered"),
+        ("UNSUCCESS / RECEIVED BY: -", S.FAILED_ATTEMPT, "unsuccess contains success"),
+        ("Retur diterima oleh pengirim", S.RETURNED_TO_SENDER, "retur beats diterima"),
+        ("Paket telah dikembalikan dan diterima penjual", S.RETURNED_TO_SENDER, "return wins"),
+        ("Gagal antar, kurir sedang mengantar ulang", S.FAILED_ATTEMPT, "gagal beats antar"),
+        ("Pengantaran gagal", S.FAILED_ATTEMPT, "gagal beats pengantaran"),
+        ("Paket sedang diantar ulang", S.OUT_FOR_DELIVERY, "diantar ulang is a new run"),
+        ("PAKET DI KEMBALIKAN - (LOST) HILANG", S.EXCEPTION, "lost beats returned"),
+        ("Paket rusak, diretur ke pengirim", S.EXCEPTION, "damage beats return"),
+        ("Paket diterima di gudang sortir", S.IN_TRANSIT, "diterima di is a hub scan"),
+        ("Received by JNE counter officer", S.IN_TRANSIT, "carrier-side receipt"),
+        ("Paket diterima oleh kurir SiCepat", S.IN_TRANSIT, "the courier received it"),
+        ("Gagal pickup, kurir akan kembali besok", S.INFO_RECEIVED, "pickup failure is not"),
+        ("Siap dipickup", S.INFO_RECEIVED, "ready for the courier's pickup"),
+        ("Siap diambil di loket", S.AVAILABLE_FOR_PICKUP, "ready at a counter"),
+        ("Hold for pickup at post office", S.AVAILABLE_FOR_PICKUP, "held for collection"),
+        ("Paket ditahan karena alamat tidak lengkap", S.FAILED_ATTEMPT, "the reason decides"),
+        ("Terkirim ke hub Jakarta? no: TIDAK TERKIRIM", S.FAILED_ATTEMPT, "negation wins"),
+    ],
+)
+def test_ordering(phrase: str, status: Status, why: str) -> None:
+    found = idn.classify(phrase)
+    assert found is not None and found.status is status, why
+
+
+@pytest.mark.parametrize(
+    ("phrase", "courier", "status"),
+    [
+        ("Paket telah diterima oleh SUKOMANUNGGAL", "jnt", S.IN_TRANSIT),  # branch acceptance
+        ("Paket telah diterima oleh SUKOMANUNGGAL", "sicepat", S.DELIVERED),
+        ("Paket telah diterima oleh penerima BUDI", "jnt", S.DELIVERED),
+        ("Paket telah diterima", "jnt", S.DELIVERED),
+        ("Manifes", "jnt", S.INFO_RECEIVED),
+        ("PAKET DIBAWA [SIGESIT - ANDI]", "sicepat", S.OUT_FOR_DELIVERY),
+        ("Pesanan keluar dari sorting center", "anteraja", S.IN_TRANSIT),
+        ("Pesanan diserahkan ke jasa kirim", "spx", S.IN_TRANSIT),
+        ("Arrived at Sorting Hub", "ninja", S.IN_TRANSIT),
+        ("Delivery is unsuccessful", "ninja", S.FAILED_ATTEMPT),
+        ("Dikirim ke kantor tujuan", "pos", S.IN_TRANSIT),
+        ("Paket sedang dikirim ke alamat penerima", "ide", S.OUT_FOR_DELIVERY),
+    ],
+)
+def test_per_courier(phrase: str, courier: str, status: Status) -> None:
+    found = idn.classify(phrase, courier)
+    assert found is not None and found.status is status
+
+
+@pytest.mark.parametrize("phrase", ["", "   ", None, 12, "Terima kasih", "#@!", "xyzzy"])
+def test_unknown_text_is_none_never_a_crash(phrase: Any) -> None:
+    assert idn.classify(phrase) is None
+
+
+def test_unknown_phrase_event_is_in_transit_with_raw_text(caplog: pytest.LogCaptureFixture) -> None:
+    event = idn.text_event("Kode 77 lorem", None, " ", courier="jne", carrier="binderbyte")
+    assert event.status is S.IN_TRANSIT
+    assert event.raw_code == "Kode 77 lorem"
+    assert event.location is None
+    assert "unknown" in caplog.text
+
+
+def test_every_tier_compiles_and_has_phrases() -> None:
+    assert len(idn.PHRASES) >= 10
+    assert sum(len(p) for _, p in idn.PHRASES) > 200
+    for _, phrases in idn.PHRASES:
+        assert phrases
+
+
+# --------------------------------------------------------------------------- courier codes
+
+
+@pytest.mark.parametrize(
+    ("name", "ours"),
+    [
+        ("J&T Express", "jnt"),
+        ("jnt", "jnt"),
+        ("J&T", "jnt"),
+        ("JNE", "jne"),
+        ("JNE Express", "jne"),
+        ("Jalur Nugraha Ekakurir (JNE)", "jne"),
+        ("SiCepat", "sicepat"),
+        ("SiCepat Ekspres", "sicepat"),
+        ("Shopee Express", "spx"),
+        ("spx", "spx"),
+        ("SPX Express", "spx"),
+        ("AnterAja", "anteraja"),
+        ("Lion Parcel", "lion"),
+        ("Ninja Express", "ninja"),
+        ("Ninja Xpress", "ninja"),
+        ("POS Indonesia", "pos"),
+        ("Tiki", "tiki"),
+        ("Citra Van Titipan Kilat (TIKI)", "tiki"),
+        ("Wahana", "wahana"),
+        ("ID Express", "ide"),
+        ("idexpress", "ide"),
+        ("SAP Express", "sap"),
+        ("JET Express", "jet"),
+        ("REX Express", "rex"),
+        ("First Logistics", "first"),
+        ("RPX Holding (RPX)", "rpx"),
+        ("PCP Express", "pcp"),
+        ("Lazada Express", "lex"),
+        ("sentralcargo", "sentral"),
+        ("grab", "grab"),
+        ("gojek", "gojek"),
+        ("paxel", "paxel"),
+        ("J&T Cargo", "jnt_cargo"),
+        ("Kurir Rekomendasi", "kurir_rekomendasi"),
+        ("kurir_tokopedia", "kurir_rekomendasi"),
+        ("Some New Courier!", "some_new_courier"),
+    ],
+)
+def test_courier_codes(name: str, ours: str) -> None:
+    assert idn.courier_code(name) == ours
+
+
+@pytest.mark.parametrize("empty", [None, "", "  ", [], {}])
+def test_no_courier(empty: Any) -> None:
+    assert idn.courier_code(empty) is None
+
+
+@pytest.mark.parametrize(
+    ("ours", "api", "code"),
+    [
+        ("ide", "binderbyte", "ide"),
+        ("ide", "biteship", "idexpress"),
+        ("ide", "rajaongkir", "ide"),
+        ("J&T Express", "binderbyte", "jnt"),
+        ("sentral", "biteship", "sentralcargo"),
+        ("sentral", "rajaongkir", "sentral"),
+        ("kurir_rekomendasi", "binderbyte", "kurir_tokopedia"),
+        ("indah", "binderbyte", "indah_cargo"),
+        ("spx", "binderbyte", "spx"),
+        ("newcourier", "biteship", "newcourier"),
+    ],
+)
+def test_request_codes(ours: str, api: str, code: str) -> None:
+    assert idn.api_courier(ours, api) == code
+
+
+def test_request_codes_round_trip() -> None:
+    for courier in idn.COURIERS:
+        for api in ("binderbyte", "biteship", "rajaongkir"):
+            request = getattr(courier, api)
+            if request:
+                assert idn.courier_code(request) == courier.code, (courier.code, api)
+                assert idn.api_courier(courier.code, api) == request
+
+
+def test_unknown_api_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        idn.api_courier("jne", "shipdeo")
+
+
+# --------------------------------------------------------------------------- order and decision
+
+
+def _ev(status: Status, hour: int | None = None) -> TrackingEvent:
+    when = datetime(2024, 1, 1, hour) if hour is not None else None
+    return TrackingEvent(when, status, status.value)
+
+
+def test_orient_uses_documented_order_then_times() -> None:
+    newest_first = [_ev(S.DELIVERED, 9), _ev(S.IN_TRANSIT, 3)]
+    assert [e.status for e in idn.orient(newest_first, newest_first=True)][-1] is S.DELIVERED
+    assert [e.status for e in idn.orient(newest_first, newest_first=False)][-1] is S.DELIVERED
+    untimed = [_ev(S.DELIVERED), _ev(S.IN_TRANSIT)]
+    assert idn.orient(untimed, newest_first=True)[-1].status is S.DELIVERED
+    assert idn.orient(untimed, newest_first=False)[-1].status is S.IN_TRANSIT
+
+
+def test_orient_survives_naive_and_aware_times() -> None:
+    aware = TrackingEvent(datetime(2024, 1, 1, tzinfo=UTC), S.IN_TRANSIT, "a")
+    events = [aware, _ev(S.DELIVERED, 5)]
+    assert idn.orient(events, newest_first=False) == events
+
+
+def test_settle_reads_an_early_delivered_as_an_acceptance() -> None:
+    events = idn.settle([_ev(S.DELIVERED, 1), _ev(S.IN_TRANSIT, 2), _ev(S.DELIVERED, 3)])
+    assert [e.status for e in events] == [S.IN_TRANSIT, S.IN_TRANSIT, S.DELIVERED]
+
+
+@pytest.mark.parametrize(
+    ("summary", "statuses", "flag", "expected"),
+    [
+        (S.DELIVERED, [S.IN_TRANSIT], None, S.DELIVERED),  # summary decides
+        (S.DELIVERED, [S.IN_TRANSIT, S.RETURNED_TO_SENDER], None, S.RETURNED_TO_SENDER),
+        (S.IN_TRANSIT, [S.OUT_FOR_DELIVERY], None, S.OUT_FOR_DELIVERY),  # refined
+        (S.IN_TRANSIT, [S.FAILED_ATTEMPT], None, S.FAILED_ATTEMPT),
+        (S.IN_TRANSIT, [S.EXCEPTION], None, S.EXCEPTION),
+        (S.IN_TRANSIT, [S.DELIVERED], None, S.IN_TRANSIT),  # an event does not deliver
+        (S.IN_TRANSIT, [S.FAILED_ATTEMPT, S.OUT_FOR_DELIVERY], None, S.OUT_FOR_DELIVERY),
+        (S.INFO_RECEIVED, [S.IN_TRANSIT], None, S.IN_TRANSIT),
+        (S.EXCEPTION, [S.EXCEPTION], None, S.EXCEPTION),
+        (S.EXCEPTION, [S.IN_TRANSIT], None, S.EXCEPTION),
+        (S.FAILED_ATTEMPT, [S.EXCEPTION], None, S.EXCEPTION),
+        (None, [S.IN_TRANSIT], True, S.DELIVERED),  # RajaOngkir delivered flag
+        (S.IN_TRANSIT, [S.IN_TRANSIT], True, S.DELIVERED),
+        (None, [S.DELIVERED], False, S.IN_TRANSIT),  # the flag says not delivered
+        (None, [S.OUT_FOR_DELIVERY], None, S.OUT_FOR_DELIVERY),
+        (None, [], None, S.PENDING),
+    ],
+)
+def test_decide(
+    summary: Status | None, statuses: list[Status], flag: bool | None, expected: Status
+) -> None:
+    events = [_ev(s) for s in statuses]
+    assert idn.decide(summary, events, delivered_flag=flag) is expected
+
+
+def test_decide_unknown_summary_without_events_is_in_transit() -> None:
+    assert idn.decide(None, [], summary_given=True) is S.IN_TRANSIT
+
+
+# --------------------------------------------------------------------------- errors and times
+
+
+@pytest.mark.parametrize(
+    ("http", "message", "kind"),
+    [
+        (400, "Invalid awb", ErrorKind.NOT_FOUND),
+        (400, "Data not found", ErrorKind.NOT_FOUND),
+        (404, "Resi tidak ditemukan", ErrorKind.NOT_FOUND),
+        (400, "Invalid waybill. Nomor waybill tidak ditemukan.", ErrorKind.NOT_FOUND),
+        (401, "Invalid API key", ErrorKind.AUTH),
+        (400, "Invalid key. API key tidak ditemukan di database RajaOngkir.", ErrorKind.AUTH),
+        (None, "Invalid Api key, key not found", ErrorKind.AUTH),
+        (429, "Too many requests", ErrorKind.RATE_LIMITED),
+        (400, "Kuota anda sudah habis", ErrorKind.RATE_LIMITED),
+        (400, "Invalid courier", ErrorKind.BAD_REQUEST),
+        (400, "Kurir tidak didukung", ErrorKind.BAD_REQUEST),
+        (400, "Parameters awb and courier is required", ErrorKind.BAD_REQUEST),
+        (404, "something", ErrorKind.NOT_FOUND),
+        (400, "something", ErrorKind.BAD_REQUEST),
+        (None, None, ErrorKind.BAD_REQUEST),
+    ],
+)
+def test_error_kind(http: int | None, message: str | None, kind: ErrorKind) -> None:
+    assert idn.error_kind(http, message) is kind
+
+
+WIB = timezone(timedelta(hours=7))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2020-10-01 12:30:28", datetime(2020, 10, 1, 12, 30, 28)),
+        ("2021-03-08 18:43", datetime(2021, 3, 8, 18, 43)),
+        ("2023-03-09T08:12:00+07:00", datetime(2023, 3, 9, 8, 12, tzinfo=WIB)),
+        ("05-03-2015 13:22", datetime(2015, 3, 5, 13, 22)),
+        ("05/03/2015 13:22", datetime(2015, 3, 5, 13, 22)),
+        ("17 Mei 2023 12:20", datetime(2023, 5, 17, 12, 20)),
+        ("17 Mei 2023 12:20 WIB", datetime(2023, 5, 17, 12, 20, tzinfo=WIB)),
+        ("17 Mei 12:20 WIB", None),  # no year: never guessed
+        ("31 Feb 2023 10:00", None),
+        ("kemarin", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_local_time(raw: Any, expected: datetime | None) -> None:
+    assert idn.local_time(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(200, 200), ("400", 400), (401.0, 401), (True, None), ("x", None), (None, None), (1.5, None)],
+)
+def test_as_int(value: Any, expected: int | None) -> None:
+    assert idn.as_int(value) == expected
