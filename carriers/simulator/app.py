@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
 from carriers.simulator.journeys import Journey
 from carriers.simulator.registry import Registration, Registry, auto_registers, valid_number
@@ -100,6 +102,7 @@ class SimulatorApp:
         api_key: str | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        webhook_client: httpx.AsyncClient | None = None,
         scale: float = 1.0,
     ) -> None:
         self.now = now or ScaledWallClock(scale=scale).now
@@ -108,7 +111,9 @@ class SimulatorApp:
         self.counters = Stats()
         self.faults = FaultPlan()
         self.webhooks = (
-            Webhooks(webhook_url, self._timestamp, secret=webhook_secret) if webhook_url else None
+            Webhooks(webhook_url, self._timestamp, secret=webhook_secret, client=webhook_client)
+            if webhook_url
+            else None
         )
         self._closing: asyncio.Event | None = None
 

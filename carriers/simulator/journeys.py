@@ -13,7 +13,7 @@ journey             prefix    what happens (virtual time)
 ==================  ========  ==============================================================
 ``normal``          SIMNRM    picked up, sorted, line haul, out for delivery, delivered
 ``eta_slip``        SIMETA    as normal, but the carrier moves its ETA later once or twice
-``stall``           SIMSTL    no scan for 80-110 h while in transit, then resumes and delivers
+``stall``           SIMSTL    no scan for 84-106 h while in transit, then resumes and delivers
 ``failed_attempt``  SIMFAT    out for delivery, nobody home, out again next day, delivered
 ``pickup``          SIMPUP    held at a pickup point (Indomaret/Alfamart), collected later
 ``exception``       SIMEXC    damaged at the hub (ends in exception), or, for half of the
@@ -260,12 +260,13 @@ class _Trip:
 
     def open_hours(self, start: float, end: float) -> None:
         """Move to working hours (local time): couriers and counters do not work at night."""
+        late = self.rng.uniform(0, 1.5)  # drawn either way: the route must not depend on start
         local = self.t + _LOCAL_OFFSET
         hour = (local % _DAY) / _HOUR
         if start <= hour < end:
             return
         midnight = local - local % _DAY + (0 if hour < start else _DAY)
-        opening = midnight + (start + self.rng.uniform(0, 1.5)) * _HOUR
+        opening = midnight + (start + late) * _HOUR
         self.t = opening - _LOCAL_OFFSET
 
     def scan(self, code: str, key: str, location: str) -> float:
@@ -354,7 +355,9 @@ def _stall(trip: _Trip) -> None:
     picked = _first_mile(trip)
     expected = trip.local_date() + timedelta(days=2)
     trip.eta(picked, expected)
-    trip.wait(80, 110)  # lost in a sorting backlog: no scan for more than three days
+    # Lost in a sorting backlog: with the line haul after it, no scan for 84-106 hours, so a
+    # 72-hour stall rule has at least half a day to notice before the parcel moves again.
+    trip.wait(78, 90)
     _line_haul(trip)
     _out_for_delivery(trip)
     _deliver(trip)
@@ -406,15 +409,15 @@ def _customs(trip: _Trip) -> None:
     trip.phrases = Phrasebook(trip.route)
     picked = _first_mile(trip)
     trip.eta(picked, trip.local_date() + timedelta(days=4))
-    trip.wait(20, 40)
+    trip.wait(12, 24)
     gateway = trip.route.transit_hub or trip.route.origin_hub
     trip.scan("ARRIVED_HUB", "arrived_transit", gateway)
     trip.wait(2, 6)
     held = trip.scan("CUSTOMS_HOLD", "customs_hold", gateway)
     trip.eta(held, None)
-    trip.wait(48, 72)
+    trip.wait(36, 60)
     trip.scan("RETURNING", "returning", gateway)
-    trip.wait(30, 50)
+    trip.wait(20, 30)
     trip.scan("RETURNED", "returned", trip.route.origin_city)
 
 
@@ -431,12 +434,12 @@ def _returned(trip: _Trip) -> None:
     trip.scan("OUT_FOR_DELIVERY", "out_for_delivery", r.destination_city)
     trip.wait(2, 5)
     trip.scan("DELIVERY_FAILED", "failed_refused", r.destination_city)
-    trip.wait(10, 24)
+    trip.wait(6, 12)
     returning = trip.scan("RETURNING", "returning", r.destination_hub)
     trip.eta(returning, None)
-    trip.wait(20, 40)
+    trip.wait(16, 30)
     trip.scan("RETURNING", "returning_arrived", r.origin_hub)
-    trip.wait(6, 20)
+    trip.wait(4, 12)
     trip.open_hours(9, 17)
     trip.scan("RETURNED", "returned", r.origin_city)
 

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import httpx
 import uvicorn
 
 from carriers.simulator.app import ScaledWallClock, SimulatorApp
@@ -40,6 +41,7 @@ def create_app(
     api_key: str | None = None,
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
+    webhook_client: httpx.AsyncClient | None = None,
     scale: float = 1.0,
     start: datetime | None = None,
 ) -> SimulatorApp:
@@ -48,11 +50,14 @@ def create_app(
     ``now`` returns aware UTC datetimes; without it, virtual time starts at ``start`` (default:
     now) and runs ``scale`` times faster than the wall clock. ``api_key``: required in
     ``X-Api-Key`` when set. ``webhook_url``: where changes are pushed (signed with
-    ``webhook_secret`` when set).
+    ``webhook_secret`` when set, through ``webhook_client`` if given).
     """
-    clock = now or ScaledWallClock(start, scale).now
     return SimulatorApp(
-        clock, api_key=api_key, webhook_url=webhook_url, webhook_secret=webhook_secret
+        now or ScaledWallClock(start, scale).now,
+        api_key=api_key,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_client=webhook_client,
     )
 
 
