@@ -43,11 +43,10 @@ import re
 import threading
 import tomllib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -65,37 +64,38 @@ from notifier.settings import CHANNELS, TRIGGERS
 SHIPMENT_OPTIONAL = frozenset({"order_confirmed", "return_update", "refund_update"})
 EMAIL_BLOCKS = ("subject", "text", "html")
 SAMPLE_FILE = "_sample.toml"  # beside the templates: the sample shop, order and parcel
-_OVERRIDE_CACHE = 256  # compiled merchant overrides kept per environment
+_OVERRIDE_CACHE = 256  # compiled merchant overrides kept
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
-_EVENT = {"description": None, "location": None, "time": None}
-_SHIPMENT = {
-    **dict.fromkeys(("carrier", "carrier_name", "tracking_number", "tracking_url", "status")),
-    **dict.fromkeys(("eta", "previous_eta")),
-    "last_event": _EVENT,
-}
+
+def _fields(*names: str) -> dict[str, Any]:
+    return dict.fromkeys(names)
+
+
 _COMMON: dict[str, Any] = {
-    "trigger": None,
-    "channel": None,
-    "locale": None,
-    "shop": dict.fromkeys(("name", "cs_whatsapp", "cs_email", "website")),
-    "customer": dict.fromkeys(("name", "first_name")),
-    "order": dict.fromkeys(("number", "total", "currency", "paid_at")),
-    "shipment": _SHIPMENT,
+    **_fields("trigger", "channel", "locale"),
+    "shop": _fields("name", "cs_whatsapp", "cs_email", "website"),
+    "customer": _fields("name", "first_name"),
+    "order": _fields("number", "total", "currency", "paid_at"),
+    "shipment": {
+        **_fields("carrier", "carrier_name", "tracking_number", "tracking_url", "status"),
+        **_fields("eta", "previous_eta"),
+        "last_event": _fields("description", "location", "time"),
+    },
 }
 _PER_TRIGGER: dict[str, dict[str, Any]] = {
-    "delayed": {"delay": {"kind": None}},
-    "feedback_request": {"feedback_url": None},
-    "return_update": {"return": {"status": None}},
-    "refund_update": {"refund": dict.fromkeys(("status", "amount", "currency"))},
+    "delayed": {"delay": _fields("kind")},
+    "feedback_request": _fields("feedback_url"),
+    "return_update": {"return": _fields("status")},
+    "refund_update": {"refund": _fields("status", "amount", "currency")},
 }
 
 
 def documented_variables(trigger: str, channel: str) -> dict[str, Any]:
     """The variables a template of ``trigger``/``channel`` may use, as a tree: a dict lists
     the attributes of an object; None marks a value (its own methods are then allowed)."""
-    extra = {"unsubscribe_url": None} if channel == "email" else {}
+    extra = _fields("unsubscribe_url") if channel == "email" else {}
     return {**_COMMON, **_PER_TRIGGER.get(trigger, {}), **extra}
 
 
@@ -121,8 +121,23 @@ class TemplateProblem:
     line: int | None = None
 
 
-def _environment(loader: jinja2.BaseLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, reading dict keys before attributes.
+
+    Context objects are plain dicts, so ``shipment.eta`` is a key lookup; trying the attribute
+    first (Jinja's order) costs an AttributeError per access on the render hot path. Reading a
+    dict's own key is what ``shipment["eta"]`` does in the sandbox anyway, so this grants
+    nothing new; everything else still goes through the sandbox's checks.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def _environment(loader: jinja2.BaseLoader, *, html: bool) -> _Sandbox:
+    env = _Sandbox(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=html,
@@ -141,17 +156,13 @@ class Templates:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else data_dir("message_templates")
         loader = FileSystemLoader(self.root)
-        self._envs = {
-            False: _environment(loader, html=False),
-            True: _environment(loader, html=True),
-        }
+        self._envs = {flag: _environment(loader, html=flag) for flag in (False, True)}
+        self._globals = dict(self._envs[False].globals)  # the same in both environments
         self._compiled: dict[tuple[bool, str], jinja2.Template] = {}
         self._overrides: OrderedDict[tuple[bool, str, str], jinja2.Template] = OrderedDict()
         self._lock = threading.Lock()
         self._available = self._scan()
         self._locales = frozenset(locale for _, _, locale in self._available)
-
-    # --- rendering -------------------------------------------------------------------------
 
     def render(
         self,
@@ -168,40 +179,44 @@ class Templates:
         instead of the default. ``trigger``, ``channel`` and ``locale`` in the context are
         set from the arguments. Raises TemplateError on any failure."""
         name = template_name(trigger, channel, locale)
+        if not _known_zone(timezone):
+            raise TemplateError(f"unknown time zone {timezone!r}", template=name)
+        html = channel == "email"
         variables = {
+            **self._globals,
             **context,
             "trigger": trigger,
             "channel": channel,
             "locale": locale,
-            RENDER_KEY: RenderLocale(locale, _checked_zone(timezone, name)),
+            RENDER_KEY: RenderLocale(locale, timezone),
         }
-        if channel == "email":
-            return self._render_email(name, variables, override)
-        with _failures(name):
-            text = self._template(name, override, html=False).render(variables)
+        try:
+            if html:
+                return self._email(name, variables, override)
+            text = _run(self._template(name, override, html=False), variables)
+        except TemplateError:
+            raise
+        except Exception as err:  # a template is untrusted code: any failure fails this message
+            raise _template_error(err, name) from err
         return RenderedMessage(subject=None, text=_tidy(text), html=None)
 
-    def _render_email(
-        self, name: str, variables: dict[str, Any], override: str | None
-    ) -> RenderedMessage:
-        with _failures(name):
-            plain = self._template(name, override, html=False)
-            subject = " ".join(_block(plain, "subject", variables).split())
-            text = _tidy(_block(plain, "text", variables))
-            html = self._template(name, override, html=True).render(variables).strip()
+    def _email(self, name: str, variables: dict[str, Any], override: str | None) -> RenderedMessage:
+        plain = self._template(name, override, html=False)
+        subject = " ".join(_run(plain, variables, "subject").split())
+        text = _tidy(_run(plain, variables, "text"))
+        html = _run(self._template(name, override, html=True), variables).strip()
         return RenderedMessage(subject=subject, text=text, html=html)
 
     def _template(self, name: str, override: str | None, *, html: bool) -> jinja2.Template:
         if override is not None:
             return self._override(name, override, html=html)
-        key = (html, name)
-        found = self._compiled.get(key)
+        found = self._compiled.get((html, name))
         if found is None:
             try:
                 found = self._envs[html].get_template(name)
             except jinja2.TemplateNotFound as err:
                 raise TemplateError("no such template", template=name) from err
-            self._compiled[key] = found
+            self._compiled[html, name] = found
         return found
 
     def _override(self, name: str, source: str, *, html: bool) -> jinja2.Template:
@@ -212,8 +227,7 @@ class Templates:
                 self._overrides.move_to_end(key)
                 return found
         env = self._envs[html]
-        filename = f"override/{name}"
-        code = env.compile(source, name=filename, filename=filename)
+        code = env.compile(source, name=f"override/{name}", filename=f"override/{name}")
         found = env.template_class.from_code(env, code, env.make_globals(None))
         with self._lock:
             self._overrides[key] = found
@@ -221,13 +235,11 @@ class Templates:
                 self._overrides.popitem(last=False)
         return found
 
-    # --- discovery -------------------------------------------------------------------------
-
     def resolve_locale(self, shopper: str | None, merchant: str | None) -> str:
         """The shopper's locale if templates exist for it, else the merchant's default, else
         "en". Tags are matched loosely: "id-ID", "id_ID" and the legacy "in" give "id"."""
-        for candidate in (shopper, merchant):
-            found = _match_locale(candidate, self._locales)
+        for tag in (shopper, merchant):
+            found = _match_locale(tag, self._locales)
             if found:
                 return found
         return "en"
@@ -235,10 +247,9 @@ class Templates:
     def source(self, trigger: str, channel: str, locale: str) -> str:
         """The default template source (what a merchant starts editing from)."""
         name = template_name(trigger, channel, locale)
-        path = self.root / name
-        if not path.is_file():
+        if not (self.root / name).is_file():
             raise TemplateError("no such template", template=name)
-        return path.read_text(encoding="utf-8")
+        return (self.root / name).read_text(encoding="utf-8")
 
     def available(self) -> list[tuple[str, str, str]]:
         """Every default template as (trigger, channel, locale), sorted."""
@@ -247,18 +258,15 @@ class Templates:
     def _scan(self) -> list[tuple[str, str, str]]:
         found = []
         for path in self.root.glob("*/*.*.j2"):
-            trigger = path.parent.name
             channel, locale = path.name.removesuffix(".j2").split(".", 1)
-            if trigger in TRIGGERS and channel in CHANNELS:
-                found.append((trigger, channel, locale))
+            if path.parent.name in TRIGGERS and channel in CHANNELS:
+                found.append((path.parent.name, channel, locale))
         return sorted(found)
-
-    # --- validation ------------------------------------------------------------------------
 
     def validate(self, source: str, trigger: str, channel: str) -> list[TemplateProblem]:
         """Problems of a merchant's source for ``trigger``/``channel``: syntax errors, unknown
         filters, variables outside the documented set, a missing tracking link, missing email
-        blocks, and errors of trial renders with the sample data and with every optional value
+        blocks, then errors of trial renders with the sample data and with every optional value
         missing. An empty list means the template is fine."""
         if trigger not in TRIGGERS or channel not in CHANNELS:
             return [TemplateProblem(f"unknown trigger or channel: {trigger}/{channel}")]
@@ -274,28 +282,26 @@ class Templates:
 
     def _trial_renders(self, source: str, trigger: str, channel: str) -> list[TemplateProblem]:
         problems = []
-        zone = self._sample["timezone"]
         for label, minimal in (("with the sample data", False), ("without optional values", True)):
             context = self.sample_context(trigger, "id", minimal=minimal)
             try:
+                zone = self._sample["timezone"]
                 self.render(trigger, channel, "id", context, timezone=zone, override=source)
             except TemplateError as err:
                 problems.append(TemplateProblem(f"{label}: {err.args[0]}", err.line))
         return problems
-
-    # --- sample data -----------------------------------------------------------------------
 
     def sample_context(self, trigger: str, locale: str, *, minimal: bool = False) -> dict[str, Any]:
         """A realistic context for previews and tests, from ``_sample.toml``: Toko Batik Sekar,
         Rina Wulandari, order INV/2026/11/0042 (Rp150.000), a J&T Express parcel to Jakarta.
         ``minimal`` sets every optional value to None (no ETA, no last scan, no CS contact;
         no parcel for the triggers in :data:`SHIPMENT_OPTIONAL`)."""
-        data = self._sample
-        spec = data["triggers"].get(trigger)
+        data, spec = self._sample, self._sample["triggers"].get(trigger)
         if spec is None:
             raise TemplateError(f"no sample data for trigger {trigger!r}", template=SAMPLE_FILE)
         refund = spec.get("refund")
         context = {
+            **_fields("feedback_url", "delay", "return", "refund"),
             "trigger": trigger,
             "channel": "email",
             "locale": locale,
@@ -303,13 +309,19 @@ class Templates:
             "customer": dict(data["customer"]),
             "order": {**data["order"], "total": Decimal(data["order"]["total"])},
             "shipment": _sample_shipment(data["shipment"], spec, locale),
-            "delay": {"kind": spec["delay"]} if "delay" in spec else None,
-            "feedback_url": data["feedback_url"] if trigger == "feedback_request" else None,
-            "return": {"status": spec["return"]} if "return" in spec else None,
-            "refund": {**refund, "amount": Decimal(refund["amount"])} if refund else None,
             "unsubscribe_url": data["unsubscribe_url"],
         }
-        return _without_optional(context) if minimal else context
+        if trigger == "feedback_request":
+            context["feedback_url"] = data["feedback_url"]
+        if "delay" in spec:
+            context["delay"] = {"kind": spec["delay"]}
+        if "return" in spec:
+            context["return"] = {"status": spec["return"]}
+        if refund:
+            context["refund"] = {**refund, "amount": Decimal(refund["amount"])}
+        if minimal:
+            _blank(context, data["optional"] + (["shipment"] * (trigger in SHIPMENT_OPTIONAL)))
+        return context
 
     @cached_property
     def _sample(self) -> dict[str, Any]:
@@ -317,68 +329,37 @@ class Templates:
             return tomllib.load(file)
 
 
-# --- helpers -------------------------------------------------------------------------------
+# --- rendering helpers ---------------------------------------------------------------------
 
 
-def _sample_shipment(base: dict[str, Any], spec: dict[str, Any], locale: str) -> Any:
-    if not spec.get("shipment", True):
-        return None
-    event = spec["event"]
-    description = event.get(locale.split("-")[0]) or event["en"]
-    return {
-        **base,
-        "status": spec["status"],
-        "eta": spec.get("eta", base["eta"]),
-        "previous_eta": spec.get("previous_eta"),
-        "last_event": {
-            "description": description,
-            "location": event["location"],
-            "time": event["time"],
-        },
-    }
-
-
-def _without_optional(context: dict[str, Any]) -> dict[str, Any]:
-    """The context with every optional value None, as when a shop or carrier tells us little."""
-    shop = {**context["shop"], "cs_whatsapp": None, "cs_email": None, "website": None}
-    order = {**context["order"], "total": None, "currency": None, "paid_at": None}
-    shipment = context["shipment"]
-    if context["trigger"] in SHIPMENT_OPTIONAL:
-        shipment = None
-    elif shipment is not None:
-        shipment = {**shipment, "eta": None, "previous_eta": None, "last_event": None}
-    refund = context["refund"] and {**context["refund"], "amount": None, "currency": None}
-    return {
-        **context,
-        "shop": shop,
-        "order": order,
-        "shipment": shipment,
-        "feedback_url": None,
-        "refund": refund,
-        "unsubscribe_url": None,
-    }
-
-
-def _block(template: jinja2.Template, block: str, variables: dict[str, Any]) -> str:
-    render = template.blocks.get(block)
+def _run(template: jinja2.Template, variables: dict[str, Any], block: str | None = None) -> str:
+    """Render the whole template or one block. ``variables`` already holds the globals, so
+    the context shares it instead of copying (Template.render copies it through a ChainMap)."""
+    render = template.root_render_func if block is None else template.blocks.get(block)
     if render is None:
         raise TemplateError(
             f"email template has no {{% block {block} %}}", template=template.name or ""
         )
-    return "".join(render(template.new_context(variables)))
+    try:
+        return "".join(render(template.new_context(variables, shared=True)))
+    except Exception:
+        template.environment.handle_exception()  # re-raises with template file names and lines
 
 
 def _tidy(text: str) -> str:
     """Strip trailing spaces and surrounding blank lines; keep at most one blank line."""
-    return _BLANK_RUNS.sub("\n\n", _TRAILING_SPACE.sub("\n", text)).strip()
+    if "\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", _TRAILING_SPACE.sub("\n", text))
+    return text.strip()
 
 
-def _checked_zone(timezone: str, name: str) -> str:
+@lru_cache(maxsize=512)
+def _known_zone(name: str) -> bool:
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise TemplateError(f"unknown time zone {timezone!r}", template=name) from err
-    return timezone
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _match_locale(tag: str | None, locales: frozenset[str]) -> str | None:
@@ -386,44 +367,66 @@ def _match_locale(tag: str | None, locales: frozenset[str]) -> str | None:
         return None
     by_lower = {locale.lower(): locale for locale in locales}
     normal = tag.strip().replace("_", "-").lower()
-    language = {"in": "id"}.get(normal.split("-")[0], normal.split("-")[0])
-    return by_lower.get(normal) or by_lower.get(language)
+    language = normal.split("-")[0]
+    return by_lower.get(normal) or by_lower.get({"in": "id"}.get(language, language))
 
 
-@contextmanager
-def _failures(name: str) -> Iterator[None]:
-    """Turn anything a template or filter raises into a TemplateError naming where."""
-    try:
-        yield
-    except TemplateError:
-        raise
-    except jinja2.TemplateSyntaxError as err:
-        raise TemplateError(f"syntax error: {err.message}", template=name, line=err.lineno) from err
-    except Exception as err:  # a template is untrusted code: any failure fails this message only
-        where, line = _template_frame(err.__traceback__)
-        raise TemplateError(_reason(err), template=where or name, line=line) from err
-
-
-def _reason(err: Exception) -> str:
+def _template_error(err: Exception, name: str) -> TemplateError:
+    """A readable TemplateError for anything a template, the sandbox or a filter raised."""
+    if isinstance(err, jinja2.TemplateSyntaxError):
+        return TemplateError(f"syntax error: {err.message}", template=name, line=err.lineno)
     if isinstance(err, SecurityError):
-        return f"not allowed in a template: {err}"
-    if isinstance(err, jinja2.UndefinedError):
-        return f"undefined value: {err.message}"
-    if isinstance(err, jinja2.TemplateError):
-        return str(err.message)
-    return f"{type(err).__name__}: {err}"
+        reason = f"not allowed in a template: {err}"
+    elif isinstance(err, jinja2.UndefinedError):
+        reason = f"undefined value: {err.message}"
+    else:
+        reason = f"{type(err).__name__}: {err}"
+    where, line = _template_frame(err.__traceback__)
+    return TemplateError(reason, template=where or name, line=line)
 
 
 def _template_frame(tb: TracebackType | None) -> tuple[str | None, int | None]:
-    """The innermost template file and line of a traceback (Jinja rewrites its frames so
-    that they carry the template's file name and line)."""
+    """The innermost template file and line of a traceback rewritten by Jinja."""
     where: tuple[str | None, int | None] = (None, None)
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith(".j2") or filename == "override":
+        if filename.endswith(".j2"):
             where = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return where
+
+
+# --- sample helpers ------------------------------------------------------------------------
+
+
+def _sample_shipment(base: dict[str, Any], spec: dict[str, Any], locale: str) -> Any:
+    if not spec.get("shipment", True):
+        return None
+    event = spec["event"]
+    return {
+        **base,
+        "status": spec["status"],
+        "eta": spec.get("eta", base["eta"]),
+        "previous_eta": spec.get("previous_eta"),
+        "last_event": {
+            "description": event.get(locale.split("-")[0]) or event["en"],
+            **{key: event[key] for key in ("location", "time")},
+        },
+    }
+
+
+def _blank(context: dict[str, Any], paths: list[str]) -> None:
+    """Set each dotted path to None, skipping paths under a value that is already None."""
+    for path in paths:
+        *parents, leaf = path.split(".")
+        target: Any = context
+        for key in parents:
+            target = target[key] if target is not None else None
+        if target is not None:
+            target[leaf] = None
+
+
+# --- validation helpers --------------------------------------------------------------------
 
 
 def _unknown_variables(
@@ -436,14 +439,11 @@ def _unknown_variables(
             found.setdefault((name.name, name.lineno))
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         path = _attribute_path(node)
-        if path and path[0] in roots and path[0] in documented:
-            unknown = _first_unknown(documented, path)
-            if unknown:
-                found.setdefault((unknown, node.lineno))
-    return [
-        TemplateProblem(f"unknown variable '{dotted}'", line)
-        for dotted, line in sorted(found, key=lambda item: (item[1], item[0]))
-    ]
+        unknown = path and path[0] in roots and _first_unknown(documented, path)
+        if unknown:
+            found.setdefault((unknown, node.lineno))
+    ordered = sorted(found, key=lambda item: (item[1], item[0]))
+    return [TemplateProblem(f"unknown variable '{dotted}'", line) for dotted, line in ordered]
 
 
 def _attribute_path(node: nodes.Node) -> list[str] | None:
@@ -471,26 +471,26 @@ def _first_unknown(documented: dict[str, Any], path: list[str]) -> str | None:
     return None
 
 
-def _uses(tree: nodes.Node, path: list[str]) -> bool:
-    return any(_attribute_path(node) == path for node in tree.find_all(nodes.Getattr))
+def _uses_link(tree: nodes.Node) -> bool:
+    paths = (_attribute_path(node) for node in tree.find_all(nodes.Getattr))
+    return ["shipment", "tracking_url"] in paths
 
 
 def _structure_problems(tree: nodes.Template, trigger: str, channel: str) -> list[TemplateProblem]:
-    problems = []
-    link = ["shipment", "tracking_url"]
     blocks = {block.name: block for block in tree.find_all(nodes.Block)}
+    problems = []
     if channel == "email":
-        for name in EMAIL_BLOCKS:
-            if name not in blocks:
-                problems.append(TemplateProblem(f"email template needs {{% block {name} %}}"))
+        missing = [name for name in EMAIL_BLOCKS if name not in blocks]
+        problems += [
+            TemplateProblem(f"email template needs {{% block {name} %}}") for name in missing
+        ]
     if trigger in SHIPMENT_OPTIONAL:
         return problems
-    if channel == "email":
-        for name in ("text", "html"):
-            if name in blocks and not _uses(blocks[name], link):
-                problems.append(
-                    TemplateProblem(f"the {name} block has no tracking link", blocks[name].lineno)
-                )
-    elif not _uses(tree, link):
+    if channel != "email" and not _uses_link(tree):
         problems.append(TemplateProblem("the message has no tracking link (shipment.tracking_url)"))
+    for name in ("text", "html") if channel == "email" else ():
+        if name in blocks and not _uses_link(blocks[name]):
+            problems.append(
+                TemplateProblem(f"the {name} block has no tracking link", blocks[name].lineno)
+            )
     return problems
