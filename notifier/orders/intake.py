@@ -1,0 +1,418 @@
+"""Storing one order as the merchant's store sent it, and enqueueing what that news deserves.
+
+Every way in (REST, file import, order-store sources) ends here, inside the caller's transaction.
+Ingesting is idempotent on the merchant's own ids: the order by ``external_id``, each parcel by
+(carrier, courier, tracking number), so re-sending an order changes nothing and enqueues nothing
+twice (the outbox's dedupe keys make even a race harmless).
+
+All checks that can reject an order run before the first write, so an :class:`InputError`
+leaves the transaction untouched and a batch of orders can go on without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from carriers.base import FINAL_STATUSES, Status
+from notifier import links, metrics
+from notifier.errors import InputError
+from notifier.orders.contact import LANDLINE_WARNING, Phone, normalize_phone
+from notifier.orders.schema import CANCELLED_STATUSES, OrderIn, ShipmentIn
+from notifier.pipeline.detect import Trigger
+from notifier.pipeline.outbox import Party, enqueue
+from notifier.settings import NotifyDefaults
+from notifier.store.lease import insert_ignoring
+from notifier.store.models import Merchant, Order, Recipient, Shipment
+
+Outcome = Literal["created", "updated", "unchanged"]
+ShipmentKey = tuple[str, str, str]  # carrier, courier ('' for direct carriers), tracking number
+
+NO_CONTACT_WARNING = "no phone or email: the shopper will not get messages"
+
+
+@dataclass
+class IngestResult:
+    """What ingesting one order did."""
+
+    outcome: Outcome
+    order: Order
+    shipments: list[Shipment] = field(default_factory=list)  # the parcels new to us
+    warnings: list[str] = field(default_factory=list)
+    notifications: int = 0  # outbox rows created
+    recipient: Recipient | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The merchant-dependent part of validation: phone read in the merchant's country,
+    ``paid_at`` in the merchant's zone."""
+
+    phone: Phone | None
+    paid_at: datetime | None
+    warnings: list[str]
+
+
+def merchant_zone(merchant: Merchant, prefs: NotifyDefaults) -> ZoneInfo:
+    name = merchant.timezone or prefs.timezone
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):  # a merchant row with a bad zone: fall back to the defaults
+        return ZoneInfo(prefs.timezone)
+
+
+def prepare(order_in: OrderIn, merchant: Merchant, prefs: NotifyDefaults) -> Prepared:
+    """Finish validating ``order_in`` for ``merchant``; raises InputError naming the field."""
+    customer = order_in.customer
+    warnings: list[str] = []
+    phone = None
+    if customer.phone is not None:
+        try:
+            phone = normalize_phone(customer.phone, merchant.country or prefs.country)
+        except InputError as err:
+            raise InputError(str(err), field="customer.phone") from err
+        if phone.kind == "landline":
+            warnings.append(LANDLINE_WARNING)
+    if phone is None and customer.email is None:
+        warnings.append(NO_CONTACT_WARNING)
+    paid_at = order_in.paid_at_in(merchant_zone(merchant, prefs))
+    return Prepared(phone, paid_at.astimezone(UTC) if paid_at else None, warnings)
+
+
+def find_order(session: Session, merchant_id: int, external_id: str) -> Order | None:
+    """The merchant's order with this external id (never another merchant's)."""
+    stmt = select(Order).where(Order.merchant_id == merchant_id, Order.external_id == external_id)
+    return session.exec(stmt).first()
+
+
+def ingest(
+    session: Session,
+    merchant: Merchant,
+    prefs: NotifyDefaults,
+    order_in: OrderIn,
+    now: datetime,
+    *,
+    source: str = "api",
+) -> IngestResult:
+    """Create or update the merchant's order ``order_in`` with its shopper and parcels, and
+    enqueue ``order_confirmed`` the first time it is paid and ``shipped`` for each new parcel.
+
+    Runs in the caller's transaction. Raises :class:`InputError` (with ``field``) before any
+    write when the order cannot be taken.
+    """
+    assert merchant.id is not None
+    prep = prepare(order_in, merchant, prefs)
+    existing = find_order(session, merchant.id, order_in.external_id)
+    known = _known_shipments(session, merchant.id, order_in.shipments, existing)
+    # Writes start here; nothing below raises InputError.
+    recipient, changed = _upsert_recipient(session, merchant, order_in, prep, existing, now)
+    was_paid = existing is not None and _is_paid(existing)
+    was_cancelled = existing is not None and existing.status in CANCELLED_STATUSES
+    order, created = _create_order(
+        session, merchant, order_in, prep, recipient, existing, source, now
+    )
+    if not created:
+        changed = _update_order(order, order_in, prep, recipient, now) or changed
+    new, touched = _attach(session, merchant, order, order_in.shipments, known, now)
+    changed = changed or created or bool(new) or touched
+    if order.status in CANCELLED_STATUSES or was_cancelled:
+        changed = _set_polling(session, order, now) or changed
+    if changed:
+        order.updated_at = now
+        session.add(order)
+    result = IngestResult(
+        "created" if created else "updated" if changed else "unchanged",
+        order,
+        new,
+        prep.warnings,
+        recipient=recipient,
+    )
+    party = Party(merchant, prefs, order, recipient)
+    if _is_paid(order) and not was_paid and order.status not in CANCELLED_STATUSES:
+        result.notifications += enqueue(session, party, None, [Trigger("order_confirmed")], now)
+    result.notifications += _announce(session, party, new, now)
+    return result
+
+
+def add_shipment(
+    session: Session,
+    merchant: Merchant,
+    prefs: NotifyDefaults,
+    order: Order,
+    shipment_in: ShipmentIn,
+    now: datetime,
+) -> IngestResult:
+    """Attach one parcel to an order already stored; ``created`` when the parcel is new.
+
+    Raises InputError when the tracking number already belongs to another of the merchant's
+    orders."""
+    assert merchant.id is not None and order.merchant_id == merchant.id
+    known = _known_shipments(session, merchant.id, [shipment_in], order)
+    new, touched = _attach(session, merchant, order, [shipment_in], known, now)
+    recipient = session.get(Recipient, order.recipient_id) if order.recipient_id else None
+    if new or touched:
+        order.updated_at = now
+        session.add(order)
+    outcome: Outcome = "created" if new else "updated" if touched else "unchanged"
+    result = IngestResult(outcome, order, new, recipient=recipient)
+    result.notifications = _announce(session, Party(merchant, prefs, order, recipient), new, now)
+    return result
+
+
+def count(source: str, outcome: str, n: int = 1) -> None:
+    """Count orders taken in (call after the transaction committed)."""
+    if n:
+        metrics.INTAKE.labels(source=source, outcome=outcome).inc(n)
+
+
+def _is_paid(order: Order) -> bool:
+    return order.status == "paid" or order.paid_at is not None
+
+
+def _key(shipment_in: ShipmentIn) -> ShipmentKey:
+    return shipment_in.carrier, shipment_in.courier or "", shipment_in.tracking_number
+
+
+def _known_shipments(
+    session: Session, merchant_id: int, shipments: Sequence[ShipmentIn], order: Order | None
+) -> dict[ShipmentKey, Shipment]:
+    """The merchant's stored parcels among ``shipments``; InputError if one is another order's."""
+    numbers = {s.tracking_number for s in shipments}
+    if not numbers:
+        return {}
+    stmt = select(Shipment).where(
+        Shipment.merchant_id == merchant_id, col(Shipment.tracking_number).in_(numbers)
+    )
+    stored = {(s.carrier, s.courier, s.tracking_number): s for s in session.exec(stmt)}
+    known: dict[ShipmentKey, Shipment] = {}
+    for i, shipment_in in enumerate(shipments):
+        found = stored.get(_key(shipment_in))
+        if found is None:
+            continue
+        if order is None or found.order_id != order.id:
+            owner = session.get(Order, found.order_id)
+            raise InputError(
+                f"{shipment_in.tracking_number} ({shipment_in.carrier}) already belongs to order "
+                f"{owner.external_id if owner else found.order_id}",
+                field=f"shipments.{i}.tracking_number",
+            )
+        known[_key(shipment_in)] = found
+    return known
+
+
+def _find_recipient(
+    session: Session, merchant_id: int, column: Any, value: str
+) -> Recipient | None:
+    stmt = (
+        select(Recipient)
+        .where(Recipient.merchant_id == merchant_id, column == value)
+        .order_by(col(Recipient.id))
+    )
+    return session.exec(stmt).first()
+
+
+def _upsert_recipient(
+    session: Session,
+    merchant: Merchant,
+    order_in: OrderIn,
+    prep: Prepared,
+    existing: Order | None,
+    now: datetime,
+) -> tuple[Recipient | None, bool]:
+    """The shopper: found by phone, then by email, else created; updated with what is new.
+
+    Without any contact the order keeps the shopper it had (or none: nobody to write to)."""
+    assert merchant.id is not None
+    customer = order_in.customer
+    recipient = None
+    if prep.phone is not None:
+        recipient = _find_recipient(session, merchant.id, Recipient.phone, prep.phone.e164)
+    if recipient is None and customer.email is not None:
+        recipient = _find_recipient(session, merchant.id, Recipient.email, customer.email)
+    if recipient is None and prep.phone is None and customer.email is None:
+        if existing is None or existing.recipient_id is None:
+            return None, False
+        recipient = session.get(Recipient, existing.recipient_id)
+    created = recipient is None
+    if recipient is None:
+        recipient = Recipient(merchant_id=merchant.id, created_at=now)
+    values: dict[str, Any] = {
+        "name": customer.name or None,
+        "phone": prep.phone.e164 if prep.phone else None,
+        "phone_kind": prep.phone.kind if prep.phone else None,
+        "email": customer.email,
+        "locale": customer.locale,
+        "timezone": customer.timezone,
+    }
+    # Details the store did not send are kept, never erased.
+    changed = _assign(recipient, {k: v for k, v in values.items() if v is not None})
+    if created or changed:
+        session.add(recipient)
+        session.flush()
+    return recipient, created or changed
+
+
+def _create_order(
+    session: Session,
+    merchant: Merchant,
+    order_in: OrderIn,
+    prep: Prepared,
+    recipient: Recipient | None,
+    existing: Order | None,
+    source: str,
+    now: datetime,
+) -> tuple[Order, bool]:
+    """(the order, whether this call created it). INSERT ... ON CONFLICT DO NOTHING, so two
+    requests racing to create the same order make one row; the loser updates it."""
+    assert merchant.id is not None
+    if existing is not None:
+        return existing, False
+    row = Order(
+        merchant_id=merchant.id,
+        external_id=order_in.external_id,
+        order_number=order_in.order_number,
+        recipient_id=recipient.id if recipient else None,
+        status=order_in.status,
+        paid_at=_paid_at(order_in, prep, None, now),
+        total_minor=order_in.total_minor,
+        currency=order_in.currency,
+        return_status=order_in.return_status,
+        refund_status=order_in.refund_status,
+        source=source,
+        created_at=now,
+        updated_at=now,
+    )
+    ids = insert_ignoring(
+        session,
+        Order,
+        [row.model_dump(exclude={"id"})],
+        ["merchant_id", "external_id"],
+        returning=[Order.id],
+    )
+    order = find_order(session, merchant.id, order_in.external_id)
+    assert order is not None
+    return order, bool(ids)
+
+
+def _paid_at(
+    order_in: OrderIn, prep: Prepared, stored: datetime | None, now: datetime
+) -> datetime | None:
+    if prep.paid_at is not None:
+        return prep.paid_at
+    if stored is not None:
+        return stored
+    # "paid" without a time: we learnt of the payment now, and messages may show when it was.
+    return now if order_in.status == "paid" else None
+
+
+def _update_order(
+    order: Order, order_in: OrderIn, prep: Prepared, recipient: Recipient | None, now: datetime
+) -> bool:
+    values: dict[str, Any] = {
+        "order_number": order_in.order_number,
+        "status": order_in.status,
+        "paid_at": _paid_at(order_in, prep, order.paid_at, now),
+        "recipient_id": recipient.id if recipient else None,
+        "total_minor": order_in.total_minor,
+        "currency": order_in.currency,
+        "return_status": order_in.return_status,
+        "refund_status": order_in.refund_status,
+    }
+    # What the store left out is kept (a later, thinner update must not erase a total).
+    return _assign(order, {k: v for k, v in values.items() if v is not None})
+
+
+def _attach(
+    session: Session,
+    merchant: Merchant,
+    order: Order,
+    shipments: Sequence[ShipmentIn],
+    known: dict[ShipmentKey, Shipment],
+    now: datetime,
+) -> tuple[list[Shipment], bool]:
+    """Insert the parcels new to us, due for a first check at once; (new ones, whether a known
+    one changed)."""
+    assert merchant.id is not None and order.id is not None
+    touched = False
+    rows: dict[ShipmentKey, dict[str, Any]] = {}
+    for shipment_in in shipments:
+        key = _key(shipment_in)
+        if key in known:
+            if shipment_in.tracking_url:
+                touched = _assign(known[key], {"tracking_url": shipment_in.tracking_url}) or touched
+            continue
+        rows.setdefault(key, _new_shipment(merchant.id, order, shipment_in, now))
+    ids = insert_ignoring(
+        session,
+        Shipment,
+        list(rows.values()),
+        ["merchant_id", "carrier", "courier", "tracking_number"],
+        returning=[Shipment.id],
+    )
+    new_ids = [row[0] for row in ids]
+    if not new_ids:
+        return [], touched
+    new = list(session.exec(select(Shipment).where(col(Shipment.id).in_(new_ids))))
+    return sorted(new, key=lambda s: s.id or 0), touched
+
+
+def _new_shipment(
+    merchant_id: int, order: Order, shipment_in: ShipmentIn, now: datetime
+) -> dict[str, Any]:
+    assert order.id is not None
+    cancelled = order.status in CANCELLED_STATUSES
+    row = Shipment(
+        merchant_id=merchant_id,
+        order_id=order.id,
+        carrier=shipment_in.carrier,
+        courier=shipment_in.courier or "",
+        tracking_number=shipment_in.tracking_number,
+        tracking_url=shipment_in.tracking_url,
+        public_token=links.new_public_token(),
+        status=Status.PENDING.value,
+        next_check_at=None if cancelled else now,  # due for its first check at once
+        created_at=now,
+        updated_at=now,
+    )
+    return row.model_dump(exclude={"id"})
+
+
+def _set_polling(session: Session, order: Order, now: datetime) -> bool:
+    """A cancelled order's parcels are not polled (nobody waits for them, and every carrier
+    call costs); when the order is reinstated, its unfinished parcels are due again at once."""
+    cancelled = order.status in CANCELLED_STATUSES
+    changed = False
+    for shipment in session.exec(select(Shipment).where(Shipment.order_id == order.id)):
+        if cancelled:
+            due = None
+        elif shipment.status in FINAL_STATUSES:
+            continue
+        else:
+            due = shipment.next_check_at or now
+        if _assign(shipment, {"next_check_at": due}):
+            shipment.updated_at = now
+            session.add(shipment)
+            changed = True
+    return changed
+
+
+def _announce(session: Session, party: Party, new: Sequence[Shipment], now: datetime) -> int:
+    """``shipped`` for each new parcel (the first scan would fire it again: deduplicated)."""
+    if party.order.status in CANCELLED_STATUSES:
+        return 0
+    return sum(enqueue(session, party, shipment, [Trigger("shipped")], now) for shipment in new)
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``obj``; whether anything differed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
