@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
@@ -107,6 +107,21 @@ def _status(tag: str | None, subtag: str | None, fallback: Status) -> Status:
     return found or fallback
 
 
+class _Zulu(datetime):
+    """A UTC time the carrier wrote with "Z": ``isoformat`` keeps the "Z" (times as given)."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        stamp = super().isoformat(sep, timespec)
+        return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+
+
+def _time(value: Any) -> datetime | None:
+    moment, raw = parse_time(value), text(value)
+    if moment is not None and raw and raw[-1] in "Zz" and moment.utcoffset() is not None:
+        return _Zulu.fromisoformat(moment.isoformat())
+    return moment
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -122,7 +137,7 @@ def _description(value: Any) -> str:
 def _event(cp: dict[str, Any]) -> TrackingEvent:
     tag, subtag = text(cp.get("tag")), text(cp.get("subtag"))
     return TrackingEvent(
-        time=parse_time(cp.get("checkpoint_time")),
+        time=_time(cp.get("checkpoint_time")),
         status=_status(tag, subtag, Status.IN_TRANSIT),
         description=_description(cp.get("message")),
         location=text(cp.get("location")),  # the single free-text field, verbatim

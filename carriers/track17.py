@@ -140,6 +140,21 @@ ERRORS: dict[int, ErrorKind] = {
 }
 
 
+class _Zulu(datetime):
+    """A UTC time the carrier wrote with "Z": ``isoformat`` keeps the "Z" (times as given)."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        stamp = super().isoformat(sep, timespec)
+        return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+
+
+def _time(value: Any) -> datetime | None:
+    moment, raw = parse_time(value), text(value)
+    if moment is not None and raw and raw[-1] in "Zz" and moment.utcoffset() is not None:
+        return _Zulu.fromisoformat(moment.isoformat())
+    return moment
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -164,21 +179,17 @@ def _lookup(codes: Sequence[str | None], fallback: Status) -> Status:
     return found
 
 
-def _time(event: dict[str, Any]) -> datetime | None:
+def _event_time(event: dict[str, Any]) -> datetime | None:
     raw = _dict(event.get("time_raw"))
     stamp = " ".join(t for t in (text(raw.get("date")), text(raw.get("time"))) if t)
-    return (
-        parse_time(event.get("time_iso"))
-        or parse_time(event.get("time_utc"))
-        or parse_time(stamp or None)
-    )
+    return _time(event.get("time_iso")) or _time(event.get("time_utc")) or _time(stamp or None)
 
 
 def _event(e: dict[str, Any]) -> TrackingEvent:
     sub, stage = text(e.get("sub_status")), text(e.get("stage"))
     desc = e.get("description")
     return TrackingEvent(
-        time=_time(e),
+        time=_event_time(e),
         status=_lookup([sub, stage], Status.IN_TRANSIT),
         description=desc.strip() if isinstance(desc, str) else (text(desc) or ""),
         location=text(e.get("location")),  # the single free-text field, verbatim

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
@@ -103,6 +104,21 @@ OK_CODES = frozenset({200, 201})
 EXPECT = (200, 201, 400, 404)
 
 
+class _Zulu(datetime):
+    """A UTC time the carrier wrote with "Z": ``isoformat`` keeps the "Z" (times as given)."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        stamp = super().isoformat(sep, timespec)
+        return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+
+
+def _time(value: Any) -> datetime | None:
+    moment, raw = parse_time(value), text(value)
+    if moment is not None and raw and raw[-1] in "Zz" and moment.utcoffset() is not None:
+        return _Zulu.fromisoformat(moment.isoformat())
+    return moment
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -136,7 +152,7 @@ def _event(cp: dict[str, Any]) -> TrackingEvent:
     main = _norm(cp.get("checkpoint_delivery_status"))
     detail = cp.get("tracking_detail")
     return TrackingEvent(
-        time=parse_time(cp.get("checkpoint_date")),
+        time=_time(cp.get("checkpoint_date")),
         status=_status(sub, main, Status.IN_TRANSIT),
         description=detail.strip() if isinstance(detail, str) else (text(detail) or ""),
         location=text(cp.get("location")),  # the single free-text field, verbatim

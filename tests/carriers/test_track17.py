@@ -161,7 +161,7 @@ def test_time_falls_back_to_utc_then_raw() -> None:
     )
     (result,) = parse(envelope([accepted("RR1CN", "InTransit", None, [raw, no_iso])]))
     assert [e.time.isoformat() if e.time else None for e in result.events] == [
-        "2024-01-01T01:02:03+00:00",
+        "2024-01-01T01:02:03Z",
         "2024-01-03T10:20:00",
     ]
 
