@@ -54,6 +54,12 @@ REFINES: dict[Status, tuple[tuple[Status, tuple[str, ...]], ...]] = {
 }  # fmt: skip
 
 
+# The `service` query values (DHL divisions) that disambiguate a number known to several.
+SERVICES = frozenset({"express", "parcel-de", "parcel-nl", "parcel-pl", "parcel-uk", "ecommerce",
+                      "ecommerce-europe", "ecommerce-apac", "dgf", "dsc", "freight", "post-de",
+                      "sameday", "svb"})  # fmt: skip
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -190,8 +196,8 @@ class Adapter(HttpAdapter):
 
     async def _one(self, number: str, key: str, service: str | None) -> list[TrackingResult]:
         params = {"trackingNumber": number, "language": self.config.get("language") or "en"}
-        if service:
-            params["service"] = service
+        if service and service.lower() in SERVICES:
+            params["service"] = service.lower()
         if self.config.get("requester_country_code"):
             params["requesterCountryCode"] = str(self.config["requester_country_code"])
         resp = await self.request(

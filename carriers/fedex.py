@@ -51,6 +51,8 @@ _GROUPS: dict[Status, str] = {
     S.EXCEPTION: "DE SE CD DD CA RD",
     S.RETURNED_TO_SENDER: "RS RT",  # return to shipper, return to shipper requested
 }
+# trackingNumberInfo.carrierCode values (Express, Ground, SmartPost, Freight, Custom Critical)
+OPERATING_COMPANIES = frozenset({"FDXE", "FDXG", "FXSP", "FXFR", "FDXC", "FXCC"})
 STATUS_CODES: dict[str, Status] = {c: st for st, codes in _GROUPS.items() for c in codes.split()}
 # DE/SE reasons (`ancillaryDetails[].reason`, `scanEvents[].exceptionCode`): attempts that FedEx
 # re-tries are failed attempts; "returning to shipper" (060G) is a return; the rest stay exception.
@@ -116,7 +118,7 @@ def _eta(track: dict[str, Any]) -> date | None:
         if text(item.get("type")) == "ESTIMATED_DELIVERY" and parse_date(item.get("dateTime")):
             return parse_date(item.get("dateTime"))
     window = _dict(_dict(track.get("estimatedDeliveryTimeWindow")).get("window"))
-    return parse_date(window.get("ends")) or parse_date(window.get("begins"))
+    return parse_date(window.get("ends"))
 
 
 def _error_kind(code: str, default: ErrorKind) -> ErrorKind:
@@ -232,9 +234,9 @@ class Adapter(HttpAdapter):
         if not numbers:
             return []
         info = [{"trackingNumberInfo": {"trackingNumber": n}} for n in numbers]
-        if courier:  # FDXE, FDXG, FXSP... narrows a reused number to one operating company
+        if courier and courier.upper() in OPERATING_COMPANIES:  # narrows a reused number
             for item in info:
-                item["trackingNumberInfo"]["carrierCode"] = courier
+                item["trackingNumberInfo"]["carrierCode"] = courier.upper()
         payload = {"includeDetailedScans": True, "trackingInfo": info}
         resp = await self._post(numbers, payload, retry=True)
         results = parse(resp.content, numbers)

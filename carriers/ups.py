@@ -177,7 +177,9 @@ def _result(shipment: dict[str, Any]) -> TrackingResult:
         return TrackingResult(CARRIER, number, None, error=error, raw=shipment)
     activities = [_dict(a) for a in _list(package.get("activity")) if _dict(a)]
     events = tuple(_event(a) for a in reversed(activities))  # UPS lists newest first
-    current = package.get("currentStatus") or (activities[0].get("status") if activities else None)
+    current = _dict(package.get("currentStatus"))
+    if not (current.get("type") or current.get("statusCode")) and activities:
+        current = _dict(activities[0].get("status"))  # no current status: the newest activity
     status, raw_code = _status(current) if current else (S.PENDING, None)
     return TrackingResult(
         carrier=CARRIER,

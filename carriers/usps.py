@@ -234,8 +234,9 @@ class Adapter(HttpAdapter):
     """USPS Tracking API v3, one number per request.
 
     Config keys (``carriers.usps``): ``client_id`` (consumer key) and ``client_secret``
-    (consumer secret), optional ``api_base`` / ``sandbox`` (apis-tem) and the limit overrides
-    (the default quota is 60 calls per hour; raise ``rate`` once USPS grants more).
+    (consumer secret), optional ``scope`` (sent with the token request), ``api_base`` /
+    ``sandbox`` (apis-tem) and the limit overrides (the default quota is 60 calls per hour;
+    raise ``rate`` once USPS grants more).
     """
 
     id = CARRIER
@@ -255,6 +256,7 @@ class Adapter(HttpAdapter):
                 self.setting("client_id"),
                 self.setting("client_secret"),
                 style="body",
+                extra={"scope": str(self.config["scope"])} if self.config.get("scope") else None,
                 carrier=self.id,
             )
         return self._creds

@@ -218,3 +218,9 @@ async def test_429_and_401() -> None:
         await Adapter({}, client=httpx.AsyncClient(transport=httpx.MockTransport(Api()))).fetch(
             ["1"]
         )
+
+
+async def test_unknown_service_is_not_forwarded() -> None:
+    api = Api()
+    await make(api).fetch(["1"], courier="dhl")
+    assert "service" not in api.requests[0].url.params

@@ -293,3 +293,12 @@ async def test_missing_credentials_is_auth_error() -> None:
     adapter = Adapter({}, client=httpx.AsyncClient(transport=httpx.MockTransport(Api())))
     with pytest.raises(CarrierAuthError):
         await adapter.fetch(["A1"])
+
+
+async def test_courier_is_sent_only_when_it_is_a_fedex_operating_company() -> None:
+    api = Api()
+    await make(api).fetch(["A1", "B2"], courier="fdxg")
+    await make(api).fetch(["A1", "B2"], courier="fedex")
+    tracks = [json.loads(r.content) for r in api.requests if r.url.path.startswith("/track")]
+    assert tracks[0]["trackingInfo"][0]["trackingNumberInfo"]["carrierCode"] == "FDXG"
+    assert "carrierCode" not in tracks[1]["trackingInfo"][0]["trackingNumberInfo"]

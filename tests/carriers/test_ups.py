@@ -256,3 +256,8 @@ async def test_429_retry_after() -> None:
     with pytest.raises(CarrierUnavailable) as info:
         await make(api).fetch(["1ZA"])
     assert info.value.retry_after == 30
+
+
+def test_current_status_without_codes_falls_back_to_newest_activity() -> None:
+    (result,) = parse(body(activity("I", "021"), currentStatus={"description": "On the way"}))
+    assert result.status is Status.OUT_FOR_DELIVERY
