@@ -647,12 +647,20 @@ def for_request(result: TrackingResult, number: str, courier: str | None) -> Tra
 
 
 async def gather_all(calls: Sequence[Awaitable[list[TrackingResult]]]) -> list[TrackingResult]:
-    """Run the calls together; every call finishes, then the first failure (if any) is raised."""
-    done = await asyncio.gather(*calls, return_exceptions=True)
-    for outcome in done:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return [r for outcome in done if not isinstance(outcome, BaseException) for r in outcome]
+    """Run the calls together, results in call order. The first failure (a 429, an auth error)
+    cancels the calls still waiting and is raised: the whole fetch backs off, as documented."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    if not tasks:
+        return []
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if task in done and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [r for task in tasks for r in task.result()]
 
 
 def guarded(
