@@ -190,7 +190,17 @@ class SimulatorAdapter(HttpAdapter):
             json={"tracking_numbers": numbers},
             headers=self._headers(),
         )
-        return align(self.id, numbers, parse(resp.content, numbers))
+        try:
+            results = parse(resp.content, numbers)
+        except CarrierResponseError as err:
+            raise CarrierResponseError(
+                err.message,
+                carrier=self.id,
+                tracking_numbers=tuple(numbers),
+                status_code=resp.status_code,
+                body_excerpt=err.body_excerpt or excerpt(resp.content),
+            ) from err
+        return align(self.id, numbers, results)
 
     async def register(
         self,

@@ -323,7 +323,8 @@ class SimulatorApp:
             await _reset(send)
             return
         if kind is FaultKind.TIMEOUT and not await self._hang(receive, rule.delay):
-            return  # the client gave up (or we are shutting down): nobody to answer
+            await _reset(send)  # the client gave up, or we are closing: drop the connection
+            return
         if kind is FaultKind.SLOW:
             await asyncio.sleep(rule.delay)
         if kind is FaultKind.SERVER_ERROR:
