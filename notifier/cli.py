@@ -182,14 +182,16 @@ def simulator_serve(
     virtual_epoch: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Serve the carrier simulator until interrupted."""
-    from carriers.simulator.server import serve
+    from carriers.simulator.server import run as serve_simulator
 
     settings = boot()
     sim = settings.simulator
     clock = virtual_clock(scale or sim.scale, virtual_start, virtual_epoch)
     bind_host, bind_port = host or sim.host, sim.port if port is None else port
-    out.print(f"carrier simulator on http://{bind_host}:{bind_port} (scale {scale or sim.scale})")
-    asyncio.run(serve(host=bind_host, port=bind_port, now=clock.now))
+    serve_simulator(
+        bind_host, bind_port, now=clock.now,
+        ready=lambda s: out.print(f"carrier simulator on {s.url} (scale {scale or sim.scale})"),
+    )
 
 
 @merchants_app.command("create")
