@@ -89,23 +89,47 @@ def _list(value: Any) -> list[Any]:
 
 
 def _status(raw: Any) -> tuple[Status, str | None]:
-    """(normalized, raw code) for one ``{type, statusCode, ...}`` status object."""
+    """(normalized, raw code) for one ``{type, statusCode, code, ...}`` status object."""
     raw = _dict(raw)
     kind = (text(raw.get("type")) or "").upper()
-    code = text(raw.get("statusCode"))
-    by_code = STATUS_CODES.get(code.lstrip("0") or "0") if code and code.isdecimal() else None
+    code = _numeric(raw.get("statusCode"), 3) or _numeric(raw.get("code"), 3)  # or in `code`
+    by_code = STATUS_CODES.get(code.lstrip("0") or "0") if code else None
     family = TYPES.get(kind)
     raw_code = f"{kind}/{code}" if kind and code else kind or code
     if family is None:
         if by_code is None:
-            log.warning("ups: unknown status type %r / statusCode %r", kind, code)
-            return (S.IN_TRANSIT if raw_code else S.PENDING), raw_code
+            words = _words(raw)
+            if words is None:
+                log.warning("ups: unknown status type %r / statusCode %r", kind, code)
+            return words or (S.IN_TRANSIT if raw_code else S.PENDING), raw_code
         return by_code, raw_code
     if code and by_code is None:
         log.warning("ups: unknown statusCode %r (type %r)", code, kind)
     if by_code is not None and (by_code is family or by_code in REFINES.get(kind, ())):
         return by_code, raw_code
     return family, raw_code
+
+
+def _numeric(value: Any, width: int) -> str | None:
+    """A 3-digit UPS status code ("011"), as `statusCode` or, in some answers, `code`."""
+    found = text(value)
+    return found if found and found.isdecimal() and len(found) == width else None
+
+
+def _words(raw: dict[str, Any]) -> Status | None:
+    """Last resort when neither a type nor a status code is given: UPS's simplified text."""
+    lowered = text(raw.get("simplifiedTextDescription")) or text(raw.get("description")) or ""
+    lowered = lowered.lower()
+    for phrase, status in (("returned to sender", S.RETURNED_TO_SENDER),
+                           ("returning to sender", S.RETURNED_TO_SENDER),
+                           ("out for delivery", S.OUT_FOR_DELIVERY), ("delivered", S.DELIVERED),
+                           ("delivery attempted", S.FAILED_ATTEMPT),
+                           ("ready for", S.AVAILABLE_FOR_PICKUP), ("exception", S.EXCEPTION),
+                           ("label created", S.INFO_RECEIVED), ("shipment ready", S.INFO_RECEIVED),
+                           ("on the way", S.IN_TRANSIT), ("in transit", S.IN_TRANSIT)):  # fmt: skip
+        if phrase in lowered:
+            return status
+    return None
 
 
 def _offset(value: Any) -> timezone | None:
@@ -178,8 +202,8 @@ def _result(shipment: dict[str, Any]) -> TrackingResult:
     activities = [_dict(a) for a in _list(package.get("activity")) if _dict(a)]
     events = tuple(_event(a) for a in reversed(activities))  # UPS lists newest first
     current = _dict(package.get("currentStatus"))
-    if not (current.get("type") or current.get("statusCode")) and activities:
-        current = _dict(activities[0].get("status"))  # no current status: the newest activity
+    if not (current.get("type") or _numeric(current.get("statusCode") or current.get("code"), 3)):
+        current = _dict(activities[0].get("status")) if activities else current
     status, raw_code = _status(current) if current else (S.PENDING, None)
     return TrackingResult(
         carrier=CARRIER,

@@ -261,3 +261,18 @@ async def test_429_retry_after() -> None:
 def test_current_status_without_codes_falls_back_to_newest_activity() -> None:
     (result,) = parse(body(activity("I", "021"), currentStatus={"description": "On the way"}))
     assert result.status is Status.OUT_FOR_DELIVERY
+
+
+@pytest.mark.parametrize(
+    ("current", "want"),
+    [
+        ({"code": "011", "description": "Delivered"}, Status.DELIVERED),  # code holds statusCode
+        ({"code": "021", "description": "Out For Delivery Today"}, Status.OUT_FOR_DELIVERY),
+        ({"simplifiedTextDescription": "Delivered"}, Status.DELIVERED),  # text: last resort
+        ({"description": "Returned to Sender"}, Status.RETURNED_TO_SENDER),
+        ({"code": "SR", "description": "???"}, Status.IN_TRANSIT),
+    ],
+)
+def test_current_status_without_type(current: dict[str, str], want: Status) -> None:
+    (result,) = parse(body(currentStatus=current))
+    assert result.status is want
