@@ -197,7 +197,7 @@ class Templates:
         except TemplateError:
             raise
         except Exception as err:  # a template is untrusted code: any failure fails this message
-            raise _template_error(err, name) from err
+            raise _template_error(err, name, self.root) from err
         return RenderedMessage(subject=None, text=_tidy(text), html=None)
 
     def _email(self, name: str, variables: dict[str, Any], override: str | None) -> RenderedMessage:
@@ -371,27 +371,31 @@ def _match_locale(tag: str | None, locales: frozenset[str]) -> str | None:
     return by_lower.get(normal) or by_lower.get({"in": "id"}.get(language, language))
 
 
-def _template_error(err: Exception, name: str) -> TemplateError:
+def _template_error(err: Exception, name: str, root: Path) -> TemplateError:
     """A readable TemplateError for anything a template, the sandbox or a filter raised."""
     if isinstance(err, jinja2.TemplateSyntaxError):
-        return TemplateError(f"syntax error: {err.message}", template=name, line=err.lineno)
+        shown = err.name or name
+        return TemplateError(f"syntax error: {err.message}", template=shown, line=err.lineno)
     if isinstance(err, SecurityError):
         reason = f"not allowed in a template: {err}"
     elif isinstance(err, jinja2.UndefinedError):
         reason = f"undefined value: {err.message}"
     else:
         reason = f"{type(err).__name__}: {err}"
-    where, line = _template_frame(err.__traceback__)
+    where, line = _template_frame(err.__traceback__, root)
     return TemplateError(reason, template=where or name, line=line)
 
 
-def _template_frame(tb: TracebackType | None) -> tuple[str | None, int | None]:
-    """The innermost template file and line of a traceback rewritten by Jinja."""
+def _template_frame(tb: TracebackType | None, root: Path) -> tuple[str | None, int | None]:
+    """The innermost template (relative to ``root``) and line of a traceback rewritten by
+    Jinja, whose frames carry the template's file name and line."""
     where: tuple[str | None, int | None] = (None, None)
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename.endswith(".j2"):
-            where = (filename, tb.tb_lineno)
+            path = Path(filename)
+            shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else filename
+            where = (shown, tb.tb_lineno)
         tb = tb.tb_next
     return where
 

@@ -248,6 +248,41 @@ def test_an_undefined_value_names_the_template_and_line() -> None:
     assert "trackng_url" in str(caught.value) and "shipped/sms.id.j2" in str(caught.value)
 
 
+def test_an_override_with_a_syntax_error_raises_template_error_with_its_line() -> None:
+    context = TEMPLATES.sample_context("shipped", "id")
+    with pytest.raises(TemplateError, match="syntax error") as caught:
+        TEMPLATES.render(
+            "shipped", "sms", "id", context, timezone=TZ, override="ok\n{% if %}\n{% endif %}"
+        )
+    assert caught.value.line == 2
+
+
+def test_an_error_in_a_default_template_names_it_relative_to_the_folder() -> None:
+    context = TEMPLATES.sample_context("shipped", "id")
+    del context["shipment"]["carrier_name"]  # a context that breaks the contract
+    with pytest.raises(TemplateError) as caught:
+        render("shipped", "sms", "id", context)
+    assert caught.value.template == "shipped/sms.id.j2" and caught.value.line == 1
+
+
+def test_each_optional_value_can_be_missing_on_its_own() -> None:
+    optional = TEMPLATES._sample["optional"]
+    for trigger, channel, locale in TEMPLATES.available():
+        for path in optional:
+            context = TEMPLATES.sample_context(trigger, locale)
+            *parents, leaf = path.split(".")
+            target = context
+            for key in parents:
+                target = target[key] if target is not None else None
+            if target is None:
+                continue
+            target[leaf] = None
+            text = render(trigger, channel, locale, context).text
+            assert "None" not in text, (trigger, channel, locale, path)
+            if context["shipment"] is not None:
+                assert context["shipment"]["tracking_url"] in text
+
+
 def test_a_filter_error_becomes_a_template_error() -> None:
     context = TEMPLATES.sample_context("shipped", "id", minimal=True)
     with pytest.raises(TemplateError, match="guard optional values"):
