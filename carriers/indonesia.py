@@ -509,7 +509,7 @@ def decide(
 
 _AUTH = re.compile(
     r"api ?key|apikey|\bkey\b.{0,40}\b(?:invalid|tidak|not|salah|expired|wrong)|\binvalid key"
-    r"|unauthori[sz]ed|forbidden|\btoken\b|credential|authenticat|autentikasi|otorisasi"
+    r"|authori[sz]|forbidden|\btoken\b|credential|authenticat|autentikasi|otorisasi"
 )
 _RATE = re.compile(
     r"rate ?limit|too many|limit (?:exceeded|habis|tercapai)|exceeded|quota|kuota|throttl"
