@@ -152,7 +152,10 @@ def add_shipment(
     Raises InputError when the tracking number already belongs to another of the merchant's
     orders."""
     assert merchant.id is not None and order.merchant_id == merchant.id
-    known = _known_shipments(session, merchant.id, [shipment_in], order)
+    try:
+        known = _known_shipments(session, merchant.id, [shipment_in], order)
+    except InputError as err:
+        raise InputError(str(err), field="tracking_number") from err
     new, touched = _attach(session, merchant, order, [shipment_in], known, now)
     recipient = session.get(Recipient, order.recipient_id) if order.recipient_id else None
     if new or touched:
