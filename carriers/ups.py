@@ -95,7 +95,7 @@ def _status(raw: Any) -> tuple[Status, str | None]:
     code = _numeric(raw.get("statusCode"), 3) or _numeric(raw.get("code"), 3)  # or in `code`
     by_code = STATUS_CODES.get(code.lstrip("0") or "0") if code else None
     family = TYPES.get(kind)
-    raw_code = f"{kind}/{code}" if kind and code else kind or code
+    raw_code = f"{kind}/{code}" if kind and code else kind or code or text(raw.get("code"))
     if family is None:
         if by_code is None:
             words = _words(raw)
