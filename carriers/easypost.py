@@ -121,12 +121,13 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 
 def _status(status: str | None, detail: str | None, fallback: Status) -> Status:
-    """The status, refined by status_detail; delivered only yields to a return."""
+    """The status, refined by status_detail; a final status only yields to a return."""
     base = STATUSES.get(status or "")
     if (status and base is None) or (detail and detail not in STATUS_DETAILS):
         log.warning("easypost: unknown status %r/%r", status, detail)
     refined = STATUS_DETAILS.get(detail or "")
-    if refined is None or (base is Status.DELIVERED and refined is not Status.RETURNED_TO_SENDER):
+    final = base in (Status.DELIVERED, Status.RETURNED_TO_SENDER)
+    if refined is None or (final and refined is not Status.RETURNED_TO_SENDER):
         return base or fallback
     return refined
 
