@@ -35,6 +35,11 @@ The documented variable set per trigger (what :meth:`Templates.validate` accepts
 (:data:`SHIPMENT_OPTIONAL`); every other trigger's template must contain the tracking link.
 Filters (see :mod:`notifier.formatting`): ``date``, ``short_date``, ``datetime``, ``time``,
 ``money``, ``status_label``, ``return_label``, ``refund_label``, ``phone``, ``wa_link``.
+
+Rendered text is stripped, trailing spaces are dropped and runs of blank lines collapse to one;
+an email subject is one line. On the hot path (SMS) nothing is compiled or copied twice: both
+environments and every template are built once per :class:`Templates`, and merchant overrides
+are kept compiled in a small LRU keyed by their source.
 """
 
 from __future__ import annotations
@@ -281,11 +286,10 @@ class Templates:
         return problems or self._trial_renders(source, trigger, channel)
 
     def _trial_renders(self, source: str, trigger: str, channel: str) -> list[TemplateProblem]:
-        problems = []
+        problems, zone = [], self._sample["timezone"]
         for label, minimal in (("with the sample data", False), ("without optional values", True)):
             context = self.sample_context(trigger, "id", minimal=minimal)
             try:
-                zone = self._sample["timezone"]
                 self.render(trigger, channel, "id", context, timezone=zone, override=source)
             except TemplateError as err:
                 problems.append(TemplateProblem(f"{label}: {err.args[0]}", err.line))
