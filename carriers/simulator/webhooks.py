@@ -71,9 +71,11 @@ class Webhooks:
         now = self.now()
         batch: list[tuple[float, Registration]] = []
         while self._due and self._due[0][0] <= now:
-            when, _, entry = heapq.heappop(self._due)
-            batch.append((when, entry))
-            self.watch(entry, now)  # several changes passed in one tick make one post
+            _, _, entry = heapq.heappop(self._due)
+            # Several changes passed in one tick make one post, about the latest of them.
+            changes = entry.compiled.changes
+            batch.append((changes[bisect_right(changes, now) - 1], entry))
+            self.watch(entry, now)
         await asyncio.gather(*(self._post(when, entry) for when, entry in batch))
         return len(batch)
 
