@@ -305,36 +305,41 @@ class Adapter(HttpAdapter):
     async def fetch(
         self, numbers: Sequence[str], courier: str | None = None
     ) -> list[TrackingResult]:
-        found = {
-            _key(r.tracking_number): r for r in await self._post("/gettrackinfo", numbers, courier)
-        }
-        unknown = [n for n in numbers if _code(found.get(_key(n))) == str(NOT_REGISTERED)]
-        if unknown and self.config.get("register", True):
+        results, whole = await self._post("/gettrackinfo", numbers, courier)
+        found = {_key(r.tracking_number): r for r in results}
+        unknown = [  # 17TRACK rejects unregistered numbers with -18019902; absent ones too
+            n for n in numbers if _code(found.get(_key(n))) in (None, str(NOT_REGISTERED))
+        ]
+        if unknown and not whole and self.config.get("register", True):
             registered = []
-            for r in await self._post("/register", unknown, courier):
+            for r in (await self._post("/register", unknown, courier))[0]:
                 if r.error and r.error.code != str(ALREADY_REGISTERED):
                     found[_key(r.tracking_number)] = r  # why it could not be registered
                 else:
                     registered.append(r.tracking_number)
             if registered:
-                for r in await self._post("/gettrackinfo", registered, courier):
+                for r in (await self._post("/gettrackinfo", registered, courier))[0]:
                     found[_key(r.tracking_number)] = r
         return align(self.id, numbers, list(found.values()))
 
     async def _post(
         self, path: str, numbers: Sequence[str], courier: str | None
-    ) -> list[TrackingResult]:
+    ) -> tuple[list[TrackingResult], bool]:
+        """The per-number results of one call, and whether the whole request was refused."""
         carrier = int(courier) if courier and courier.strip().isdigit() else None
         items = [{"number": n, **({"carrier": carrier} if carrier else {})} for n in numbers]
         resp = await self.request(
-            "POST",
-            path,
-            numbers=numbers,
-            json=items,
-            headers={"17token": self.setting("api_key")},
+            "POST", path, numbers=numbers, json=items, headers={"17token": self.setting("api_key")}
         )
-        return _with_http(parse(resp.content, numbers), resp.status_code)
+        results = _with_http(parse(resp.content), resp.status_code)
+        whole = next((r for r in results if not r.tracking_number and r.error), None)
+        if whole is not None:
+            return [dataclasses.replace(whole, tracking_number=n) for n in numbers], True
+        return results, False
 
 
 def _code(result: TrackingResult | None) -> str | None:
-    return result.error.code if result is not None and result.error else None
+    """The error code of a result; None when the number is missing; "" when it has no error."""
+    if result is None:
+        return None
+    return result.error.code or "" if result.error else ""

@@ -401,14 +401,41 @@ async def test_unregistered_numbers_are_registered_then_tracked() -> None:
 
 
 async def test_missing_number_is_not_found() -> None:
+    calls: list[str] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path.rsplit("/", 1)[-1])
+        if request.url.path.endswith("/register"):  # absent from gettrackinfo: registered once
+            rej = [
+                {"number": "GONE", "error": {"code": -18019903, "message": "carrier not detected"}}
+            ]
+            return httpx.Response(200, content=envelope([], rej))
         return httpx.Response(
             200, content=envelope([accepted("A1", "Delivered", "Delivered_Other", [])])
         )
 
     a1, gone = await adapter(handler).fetch(["A1", "GONE"])
+    assert calls == ["gettrackinfo", "register"]
     assert a1.status is Status.DELIVERED
-    assert gone.error and gone.error.kind is ErrorKind.NOT_FOUND
+    assert gone.error and gone.error.kind is ErrorKind.NOT_FOUND and gone.error.code == "-18019903"
+    (plain,) = await adapter(handler, register=False).fetch(["GONE"])
+    assert plain.error and plain.error.kind is ErrorKind.NOT_FOUND
+
+
+async def test_whole_request_error_is_not_retried_by_registering() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        body = {"code": -18019908, "data": {"errors": [{"code": -18019908, "message": "quota"}]}}
+        return httpx.Response(200, json=body)
+
+    results = await adapter(handler).fetch(["A1", "B2"])
+    assert len(calls) == 1
+    assert all(
+        r.error and r.error.kind is ErrorKind.RATE_LIMITED and r.error.http_status == 200
+        for r in results
+    )
 
 
 async def test_429_with_retry_after_is_unavailable() -> None:
