@@ -44,49 +44,30 @@ STATUSES: dict[str, Status] = {
 }
 
 
-def _subs(main: str, names: Sequence[str], status: Status) -> dict[str, Status]:
-    return {f"{main}_{name}": status for name in names}
+def _subs(main: str, names: str, status: Status) -> dict[str, Status]:
+    return {f"{main}_{name}": status for name in names.split()}
 
 
 # sub_status -> status; wins over the main status (sub-status table).
 SUB_STATUSES: dict[str, Status] = {
-    **_subs("NotFound", ["Other", "InvalidCode"], Status.PENDING),
+    **_subs("NotFound", "Other InvalidCode", Status.PENDING),
     "InfoReceived": Status.INFO_RECEIVED,
     **_subs(
         "InTransit",
-        [
-            "PickedUp",
-            "Other",
-            "Departure",
-            "Arrival",
-            "CustomsProcessing",
-            "CustomsReleased",
-            "CustomsRequiringInformation",
-        ],
+        "PickedUp Other Departure Arrival CustomsProcessing CustomsReleased"
+        " CustomsRequiringInformation",
         Status.IN_TRANSIT,
     ),
     "Expired_Other": Status.EXPIRED,
     "AvailableForPickup_Other": Status.AVAILABLE_FOR_PICKUP,
     "OutForDelivery_Other": Status.OUT_FOR_DELIVERY,
     **_subs(
-        "DeliveryFailure",
-        ["Other", "NoBody", "Security", "Rejected", "InvalidAddress"],
-        Status.FAILED_ATTEMPT,
+        "DeliveryFailure", "Other NoBody Security Rejected InvalidAddress", Status.FAILED_ATTEMPT
     ),
     "Delivered_Other": Status.DELIVERED,
     **_subs(
         "Exception",
-        [
-            "Other",
-            "NoBody",
-            "Security",
-            "Damage",
-            "Rejected",
-            "Delayed",
-            "Lost",
-            "Destroyed",
-            "Cancel",
-        ],
+        "Other NoBody Security Damage Rejected Delayed Lost Destroyed Cancel",
         Status.EXCEPTION,
     ),
     "Exception_Returning": Status.RETURNED_TO_SENDER,
@@ -131,8 +112,6 @@ ERRORS: dict[int, ErrorKind] = {
     NOT_REGISTERED: ErrorKind.NOT_FOUND,  # register first
     -18019903: ErrorKind.NOT_FOUND,  # carrier cannot be detected
     -18019904: ErrorKind.BAD_REQUEST,  # only stopped numbers can be retracked
-    -18019905: ErrorKind.BAD_REQUEST,
-    -18019906: ErrorKind.BAD_REQUEST,
     -18019907: ErrorKind.RATE_LIMITED,  # daily tracking limit reached
     -18019908: ErrorKind.RATE_LIMITED,  # quota exhausted
     -18019909: ErrorKind.NOT_FOUND,  # no tracking information at this time
