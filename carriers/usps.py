@@ -59,6 +59,7 @@ CATEGORIES: dict[str, Status] = {
     "delivered": S.DELIVERED,
     "alert": S.EXCEPTION,
     "return to sender": S.RETURNED_TO_SENDER,
+    "returned to sender": S.RETURNED_TO_SENDER,
 }
 
 

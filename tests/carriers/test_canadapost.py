@@ -176,7 +176,7 @@ XML = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(XML, st.binary(max_size=40))
 def test_property_arbitrary_documents(doc: str, noise: bytes) -> None:
     _check(doc)

@@ -173,7 +173,7 @@ def _check(body: str | bytes) -> None:
         assert isinstance(parse(body), list)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON)
 def test_property_arbitrary_json(value: Any) -> None:
     _check(json.dumps(value))

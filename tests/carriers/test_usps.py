@@ -174,7 +174,7 @@ def _check(value: str | bytes) -> None:
         assert isinstance(parse(value), list)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(JSON, st.dictionaries(KEYS, JSON, max_size=5))
 def test_property_arbitrary_json(value: Any, fields: dict[str, Any]) -> None:
     _check(json.dumps(value))
