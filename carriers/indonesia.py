@@ -182,7 +182,7 @@ _DI = r"(?:di ?)?"  # Indonesian passive prefix, written "diterima", "di terima"
 _PICK = r"(?:pick ?up|pickup|picked|jemput|penjemputan)"
 _HERE = (
     r"(?:counter|loket|kantor|outlet|agen|agent|point|gerai|toko|store|locker|loker|drop ?point"
-    r"|post office|kantor pos|branch|cabang|warehouse|gudang|hub|indomaret|alfamart|station)"
+    r"|pudo|post office|kantor pos|branch|cabang|warehouse|gudang|hub|indomaret|alfamart|station)"
 )
 _CARRIER_SIDE = (
     r"(?:kurir|courier|sigesit|sprinter|driver|agen|agent|counter|gerai|petugas|officer|cabang"
@@ -233,7 +233,8 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\b(?:alamat salah|salah alamat|pindah alamat)\b",
         r"\b(?:bad|wrong|incorrect|incomplete|insufficient|invalid|unknown) address",
         r"\baddress (?:not found|unknown|incomplete|incorrect|not complete)",
-        r"\b(?:consignee|cnee|recipient|receiver) (?:unknown|not|moved|refused|tidak|absent)",
+        r"\b(?:consignee|cnee|recipient|receiver|customer) (?:is )?"
+        r"(?:unknown|not|moved|refused|tidak|absent|unavailable)",
         r"\b(?:di ?)?tolak\b", r"\bmenolak\b", r"\brefuse", r"\bpenolakan\b",
         r"\brejected by (?:the )?(?:consignee|recipient|customer|receiver|penerima)",
         r"\bantar ulang\b", r"\bkirim ulang\b", r"\bredeliver", r"\bre delivery\b",
@@ -245,9 +246,9 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
     )),
     ("pickup_point_at", _tier(
         S.AVAILABLE_FOR_PICKUP,
-        r"\b(?:ready|siap|available|dapat|bisa|menunggu|tunggu) (?:for |to be |untuk )?"
+        r"\b(?:ready|siap|available|dapat|bisa|menunggu|tunggu) (?:for |to be |to |untuk )?"
         rf"(?:di ?)?(?:pick ?up|picked up|collect\w*|ambil|diambil) (?:at|di|from|dari) "
-        rf"(?:the )?{_HERE}",
+        rf"(?:the )?(?:\w+ ){{0,3}}?{_HERE}\b",
         r"\bhold (?:for|at) (?:\w+ )?(?:pick ?up|collection)",
     )),
     ("problem", _tier(
@@ -257,6 +258,7 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\bsalah (?:kirim|sortir|rute|routing|tujuan)\b", r"\bdisimpan di gudang\b",
         r"\bklaim\b", r"\bclaim", r"\binvestigasi\b", r"\binvestigation\b",
         r"\bforce majeure\b", r"\bbencana\b", r"\bsedang ditangani\b",
+        r"\bpenanganan khusus\b",
     )),
     ("before_pickup", _tier(
         S.INFO_RECEIVED,
@@ -266,6 +268,12 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\b(?:menunggu|waiting for|awaiting) (?:di ?ambil|diambil|collection) "
         r"(?:oleh |by )?(?:kurir|courier|driver)",
         r"\bsiap (?:di ?)?ambil (?:oleh )?(?:kurir|courier|driver)",
+        r"\bmenunggu (?:kurir|driver|courier|penjemputan)\b",
+        r"\b(?:en ?route|on the way|otw|menuju) (?:to |ke )?(?:the )?"
+        rf"(?:{_PICK}|lokasi (?:pengirim|penjual))",
+        r"\b(?:akan|sedang) (?:menjemput|mengambil) (?:paket|pesanan|barang)",
+        r"\b(?:di ?proses|processed) (?:oleh )?(?:penjual|seller|toko|merchant)",
+        r"\blabel (?:pengiriman )?(?:telah |sudah )?(?:di ?cetak|printed|created|dibuat)",
         r"\bkurir (?:sedang |akan )?(?:dalam perjalanan|menuju|on the way) (?:untuk |to )?"
         r"(?:mengambil|menjemput|pick|ke (?:lokasi|alamat|tempat) "
         r"(?:penjual|pengirim|seller|toko))",
@@ -295,6 +303,8 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         rf"\b(?:successfully|berhasil|sukses) {_DI}(?:{_PICK}|diambil|proses|processed|sorted"
         r"|sortir|kirim ke|tiba|sampai di|arrived|departed|manifest)",
         rf"\b{_PICK} (?:success|sukses|berhasil|done|completed)",
+        r"\b(?:handed (?:over )?to|diserahkan (?:ke|kepada)) (?:the )?(?:courier|carrier|kurir"
+        r"|logistic|3pl|jasa kirim|ekspedisi|delivery partner|mitra)",
     ) + _tier(
         # J&T writes "Paket telah diterima oleh <drop point>" when a branch accepts the parcel
         # and plain "Paket telah diterima" on delivery (J&T status list; Biteship J&T sample).
@@ -315,10 +325,12 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\bcollected by (?:the )?(?:recipient|consignee|customer|receiver)",
         r"\b(?:telah|sudah) (?:di ?)?ambil oleh (?:penerima|pembeli|customer|ybs)",
         r"^(?:completed?|selesai|done|finished|sampai)$",
+        r"\b(?:pesanan|paket|kiriman|parcel) (?:sudah|telah) sampai(?! (?:di|ke|dari)\b)",
     )),
     ("out_for_delivery", _tier(
         S.OUT_FOR_DELIVERY,
         r"\bsedang (?:di ?)?antar", r"\bdalam (?:proses )?pengantaran\b",
+        r"\bsedang (?:di ?)?kirim(?:kan)? (?:oleh )?(?:kurir|courier)",
         r"\bsedang dalam (?:proses )?pengiriman ke (?:alamat )?(?:penerima|tujuan|pembeli)",
         r"\bproses (?:antar|pengantaran)\b", r"\bwith delivery courier\b",
         r"\bout for delivery\b", r"\bon ?delivery\b", r"\bon vehicle for delivery\b",
@@ -345,7 +357,8 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\bon the way\b", r"\bforward", r"\bditeruskan\b", r"\bmanifest", r"\bmanifes\b",
         rf"\b{_DI}{_PICK}\b", r"\b(?:telah|sudah) (?:di ?)?ambil\b", r"\bposting\b",
         r"\bbagging\b", r"\bunbagging\b", r"\b(?:un)?pack\b", r"\b(?:un)?loaded\b", r"\bscan",
-        r"\boutbound\b", r"\binbound\b", r"\bshipped\b", r"\bline ?haul\b", r"\bkonsolidat",
+        r"\boutbound\b", r"\binbound\b", r"\bshipped\b", r"\bdispatch",
+        r"\bline ?haul\b", r"\bkonsolidat",
         r"\bconsolidat", r"\bflight\b", r"\bpesawat\b", r"\bcustoms\b", r"\bbea cukai\b",
         r"\bclearance\b", r"\btertunda\b", r"\bditunda\b", r"\bdelay", r"\bterlambat\b",
         r"\bin ?transit\b", r"\bdestination\b", r"\btujuan\b", r"\bshipment received\b",
@@ -354,7 +367,7 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         S.INFO_RECEIVED,
         r"\bdata entry\b", r"\bshipment entry\b",
         r"\b(?:pesanan|order|paket|resi|awb|label|booking|pengiriman|shipment) "
-        r"(?:telah |sudah |has been )?(?:di ?)?"
+        r"(?:telah |sudah |has been |is |was )?(?:di ?)?"
         r"(?:buat|dibuat|created|generated|terbit|diterbitkan|confirmed|dikonfirmasi)",
         r"\border (?:received|placed)\b", r"\bbook(?:ed|ing)\b", r"\binfo(?:rmation)? received\b",
         r"\bshipping label\b", r"\b(?:courier|driver|kurir) (?:has been )?(?:allocated|assigned)\b",

@@ -84,6 +84,10 @@ PHRASES: dict[Status, list[str]] = {
         "Parcel has been successfully delivered to recipient",
         "Paket sudah diambil oleh penerima di agen",
         "Completed",
+        "Pesanan sudah sampai",
+        "Paket telah diterima oleh [Bapak Anton] - (YBS)",
+        "DELIVERED TO [RISKA | 05-03-2015 13:22 | PALEMBANG]",
+        "Kiriman telah diterima oleh ANDI",
     ],
     S.OUT_FOR_DELIVERY: [
         "SEDANG DIANTAR: DROP POINT [SUNGAI PENUH] (CONTACT: ROMI EKA PUTRA +6282281231686)",
@@ -103,6 +107,9 @@ PHRASES: dict[Status, list[str]] = {
         "Proses antar",
         "Item is on the way to customer.",
         "Paket dibawa oleh kurir menuju alamat tujuan",
+        "Sedang Dikirim Kurir",
+        "Kurir sedang dalam perjalanan menuju alamat anda",
+        "Proses Antar ke Alamat Penerima",
     ],
     S.FAILED_ATTEMPT: [
         "Gagal antar",
@@ -123,6 +130,9 @@ PHRASES: dict[Status, list[str]] = {
         "Pengiriman gagal karena toko tutup",
         "Penerima tidak dapat dihubungi",
         "Pending Reschedule",
+        "Customer not available",
+        "Delivery unsuccessful - recipient not available",
+        "Antaran gagal, rumah kosong",
     ],
     S.RETURNED_TO_SENDER: [
         "Retur ke pengirim",
@@ -136,6 +146,8 @@ PHRASES: dict[Status, list[str]] = {
         "Pesanan dalam proses pengembalian",
         "Paket retur diterima oleh pengirim",
         "Return to Sender Triggered",
+        "Paket dalam perjalanan kembali ke pengirim",
+        "Parcel is being returned to seller",
     ],
     S.EXCEPTION: [
         "HILANG",
@@ -152,6 +164,8 @@ PHRASES: dict[Status, list[str]] = {
         "MISROUTE",
         "Order successfully disposed.",
         "Your shipment is canceled because there's no courier available at the moment.",
+        "Paket dalam penanganan khusus",
+        "Parcel lost in transit",
     ],
     S.AVAILABLE_FOR_PICKUP: [
         "Siap diambil di Shopee Xpress Point",
@@ -163,6 +177,8 @@ PHRASES: dict[Status, list[str]] = {
         "Paket dapat diambil di drop point pengambilan",
         "Parcel is available for collection",
         "Paket sudah masuk loker",
+        "Ready to collect at PUDO point",
+        "Pesanan siap diambil di Agen SPX",
     ],
     S.INFO_RECEIVED: [
         "SHIPMENT DATA ENTRY AT MALANG",
@@ -180,6 +196,12 @@ PHRASES: dict[Status, list[str]] = {
         "Order has been confirmed. Locating nearest driver to pick up.",
         "Courier has been allocated. Waiting to pick up.",
         "Siap diambil kurir",
+        "Pesanan sedang diproses penjual",
+        "Label pengiriman dicetak",
+        "Menunggu kurir pick up",
+        "Kurir akan menjemput paket",
+        "Order is created",
+        "Van en-route to pickup",
     ],
     S.IN_TRANSIT: [
         "ON PROCESS",
@@ -215,6 +237,12 @@ PHRASES: dict[Status, list[str]] = {
         "Paket diterima oleh kurir",
         "POSTING LOKET",
         "Parcel is being processed at Ninja Xpress warehouse",
+        "Parcel has been handed over to courier",
+        "Pesanan telah diserahkan ke jasa kirim",
+        "Item dispatched",
+        "En-route to Sorting Hub",
+        "Paket telah sampai di gateway",
+        "Pesanan telah tiba di lokasi transit: Jakarta SOC",
     ],
 }
 
