@@ -66,7 +66,10 @@ RETURN_WORDS = ("returning to shipper", "return to shipper", "returned to shippe
 
 def _code_status(code: str | None, derived: str | None, reasons: list[tuple[str, str]]) -> Status:
     """The status of one specific code, refined by its exception reasons (DE/SE)."""
-    status = STATUS_CODES.get((code or "").upper()) or STATUS_CODES.get((derived or "").upper())
+    status = STATUS_CODES.get((code or "").upper())
+    if status is None and code:
+        log.warning("fedex: unknown status code %r, using derived %r", code, derived)
+    status = status or STATUS_CODES.get((derived or "").upper())
     if status is None:
         log.warning("fedex: unknown status code %r (derived %r)", code, derived)
         return S.IN_TRANSIT if (code or derived) else S.PENDING
