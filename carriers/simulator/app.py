@@ -36,8 +36,14 @@ from typing import Any
 import httpx
 
 from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
-from carriers.simulator.journeys import Journey
-from carriers.simulator.registry import Registration, Registry, auto_registers, valid_number
+from carriers.simulator.journeys import Journey, number_key
+from carriers.simulator.registry import (
+    Registration,
+    Registry,
+    auto_registers,
+    valid_key,
+    valid_number,
+)
 from carriers.simulator.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
@@ -233,20 +239,23 @@ class SimulatorApp:
         items: list[bytes] = []
         errors: list[dict[str, str]] = []
         for number in numbers:
-            entry = self._lookup(number, now, errors)
+            entry = self._lookup(number, errors)
             if entry is not None:
                 items.append(entry.compiled.render(now))
         self.counters.numbers_tracked += len(numbers)
         body = b'{"data":[%s],"errors":%s}' % (b",".join(items), json.dumps(errors).encode())
         return 200, body, []
 
-    def _lookup(self, number: str, now: float, errors: list[dict[str, str]]) -> Registration | None:
-        if not valid_number(number):
+    def _lookup(self, number: str, errors: list[dict[str, str]]) -> Registration | None:
+        key = number_key(number)
+        entry = self.registry.get_key(key)
+        if entry is not None:
+            return entry
+        if not valid_key(key):
             self.counters.numbers_invalid += 1
             errors.append(_item_error(number, "INVALID_NUMBER", "not a valid tracking number"))
             return None
-        entry = self.registry.get(number)
-        if entry is None and auto_registers(number):
+        if auto_registers(key):
             self.counters.auto_registered += 1
             entry = self.register(number)
         if entry is None:
