@@ -28,13 +28,26 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from carriers.simulator.asgi import (
+    ApiError,
+    Receive,
+    Response,
+    Scope,
+    Send,
+    error,
+    ok,
+    parse_json,
+    read_body,
+    reset,
+    respond,
+)
 from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
 from carriers.simulator.journeys import Journey, number_key
 from carriers.simulator.registry import (
@@ -50,33 +63,20 @@ log = logging.getLogger(__name__)
 
 MAX_TRACK_BATCH = 40  # numbers per POST /v1/track, as documented above
 MAX_REGISTER_BATCH = 10_000  # numbers per POST /v1/trackings
-MAX_BODY = 4 * 1024 * 1024  # bytes; larger request bodies get 413
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 
 class ScaledWallClock:
     """Virtual UTC time running ``scale`` times faster than the wall clock from ``start``."""
 
     def __init__(self, start: datetime | None = None, scale: float = 1.0) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError("the simulator's start time must be timezone-aware")
         self.start = (start or datetime.now(UTC)).astimezone(UTC)
         self.scale = scale
         self._t0 = time.monotonic()
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.scale)
-
-
-class ApiError(Exception):
-    """A whole-request error answered as ``{"error": {"code", "message"}}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass(slots=True)
@@ -90,8 +90,33 @@ class Stats:
     numbers_not_found: int = 0
     numbers_invalid: int = 0
     auto_registered: int = 0
+    throttled: int = 0  # refused with 429 by the quota (``rate_limit``), not by a fault
     faults_injected: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # by kind
+
+
+class Quota:
+    """A carrier's request quota: ``rate`` per second of the simulator's clock, bursts of ``rate``.
+
+    Measured on the simulator's (possibly accelerated) clock, so a benchmark that runs a week in
+    minutes sees the quota a real carrier would apply over that week.
+    """
+
+    def __init__(self, rate: float, now: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate_limit must be positive")
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = now
+
+    def take(self, now: float) -> float:
+        """0 if a request may pass at ``now`` (and count it), else the seconds to wait."""
+        self.tokens = min(self.rate, self.tokens + max(0.0, now - self.stamp) * self.rate)
+        self.stamp = max(self.stamp, now)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 class SimulatorApp:
@@ -99,6 +124,10 @@ class SimulatorApp:
 
     ``now`` returns aware UTC datetimes (a demo's shared accelerated clock, a test's steppable
     clock); without it, a wall clock running ``scale`` times faster from the start is used.
+    ``rate_limit``: answer 429 beyond that many API requests per second of that clock.
+
+    The registry, fault plan and webhooks belong to the loop that serves the app: from another
+    thread, use the HTTP API (or the adapter's ``register``) rather than :meth:`register`.
     """
 
     def __init__(
@@ -109,9 +138,11 @@ class SimulatorApp:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         webhook_client: httpx.AsyncClient | None = None,
+        rate_limit: float | None = None,
         scale: float = 1.0,
     ) -> None:
         self.now = now or ScaledWallClock(scale=scale).now
+        self.quota = Quota(rate_limit, self._timestamp()) if rate_limit else None
         self._api_key = api_key.encode() if api_key else None
         self.registry = Registry()
         self.counters = Stats()
@@ -139,7 +170,9 @@ class SimulatorApp:
         journey: Journey | str | None = None,
         registered_at: datetime | None = None,
     ) -> Registration:
-        """Register one number (idempotent); ValueError for an unknown journey."""
+        """Register one number (idempotent); ValueError for an unknown journey or a naive time."""
+        if registered_at is not None and registered_at.tzinfo is None:
+            raise ValueError("registered_at must be timezone-aware")
         now = self._timestamp()
         at = registered_at.timestamp() if registered_at else now
         entry, created = self.registry.register(number, at, journey)
@@ -194,7 +227,7 @@ class SimulatorApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         try:
-            body = await _read_body(receive)
+            body = await read_body(receive)
             if path.startswith("/v1/_") or path == "/v1/clock":
                 response = self._control(method, path, body)
             else:
@@ -204,8 +237,8 @@ class SimulatorApp:
                     return
                 response = self._api(method, path, body, scope)
         except ApiError as err:
-            response = _error(err.status, err.code, err.message)
-        await _respond(send, *response)
+            response = error(err.status, err.code, err.message)
+        await respond(send, *response)
 
     def _api(self, method: str, path: str, body: bytes, scope: Scope) -> Response:
         self.counters.requests += 1
@@ -215,7 +248,13 @@ class SimulatorApp:
         if method != "POST":
             raise ApiError(405, "METHOD_NOT_ALLOWED", f"{path} takes POST")
         self._check_key(scope)
-        return handler(_json(body))
+        if self.quota is not None:
+            wait = self.quota.take(self._timestamp())
+            if wait:
+                self.counters.throttled += 1
+                status, payload, _ = error(429, "RATE_LIMITED", "request quota exceeded")
+                return status, payload, [(b"retry-after", str(math.ceil(wait)).encode())]
+        return handler(parse_json(body))
 
     def _check_key(self, scope: Scope) -> None:
         if self._api_key is None:
@@ -300,24 +339,24 @@ class SimulatorApp:
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
         if path == "/v1/clock" and method == "GET":
-            return _ok({"now": self.now().astimezone(UTC).isoformat()})
+            return ok({"now": self.now().astimezone(UTC).isoformat()})
         if path == "/v1/_stats":
             if method == "DELETE":
                 self.counters = Stats()
             elif method != "GET":
                 raise ApiError(405, "METHOD_NOT_ALLOWED", "GET or DELETE")
-            return _ok(self.stats())
+            return ok(self.stats())
         if path == "/v1/_faults":
             if method in ("POST", "PUT"):
                 try:
-                    self.set_faults(_json(body))
+                    self.set_faults(parse_json(body))
                 except ValueError as err:
                     raise ApiError(400, "BAD_REQUEST", str(err)) from err
             elif method == "DELETE":
                 self.faults = FaultPlan()
             elif method != "GET":
                 raise ApiError(405, "METHOD_NOT_ALLOWED", "GET, POST or DELETE")
-            return _ok(self.faults.as_json())
+            return ok(self.faults.as_json())
         raise ApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
 
     async def _fault(
@@ -329,32 +368,32 @@ class SimulatorApp:
         faults[rule.kind.value] = faults.get(rule.kind.value, 0) + 1
         kind = rule.kind
         if kind is FaultKind.RESET:
-            await _reset(send)
+            await reset(send)
             return
         if kind is FaultKind.TIMEOUT and not await self._hang(receive, rule.delay):
-            await _reset(send)  # the client gave up, or we are closing: drop the connection
+            await reset(send)  # the client gave up, or we are closing: drop the connection
             return
         if kind is FaultKind.SLOW:
             await asyncio.sleep(rule.delay)
         if kind is FaultKind.SERVER_ERROR:
-            response = _error(rule.status, "INTERNAL", "simulated server error")
+            response = error(rule.status, "INTERNAL", "simulated server error")
         elif kind is FaultKind.RATE_LIMIT:
-            status, payload, _ = _error(429, "RATE_LIMITED", "too many requests")
+            status, payload, _ = error(429, "RATE_LIMITED", "too many requests")
             retry = str(math.ceil(rule.retry_after)).encode()
             response = (status, payload, [(b"retry-after", retry)])
         elif kind is FaultKind.AUTH:
-            response = _error(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
+            response = error(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
         elif kind is FaultKind.GARBAGE:
             response = (200, self.faults.garbage(), [])
         else:
             try:
                 response = self._api(scope["method"], scope["path"], body, scope)
             except ApiError as err:
-                response = _error(err.status, err.code, err.message)
+                response = error(err.status, err.code, err.message)
             if kind is FaultKind.TRUNCATED:
                 status, payload, headers = response
                 response = (status, payload[: max(1, len(payload) // 2)], headers)
-        await _respond(send, *response)
+        await respond(send, *response)
 
     async def _hang(self, receive: Receive, delay: float) -> bool:
         """Wait ``delay`` s; False if the client disconnected or the server is closing first."""
@@ -366,30 +405,6 @@ class SimulatorApp:
         for task in pending:
             task.cancel()
         return not done
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "TOO_LARGE", f"request body over {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body) if body else None
-    except ValueError as err:
-        raise ApiError(400, "BAD_REQUEST", "the body is not JSON") from err
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -406,50 +421,3 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _item_error(number: Any, code: str, message: str) -> dict[str, Any]:
     return {"tracking_number": number, "code": code, "message": message}
-
-
-def _ok(payload: Any) -> Response:
-    return 200, json.dumps(payload).encode(), []
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return status, json.dumps({"error": {"code": code, "message": message}}).encode(), []
-
-
-async def _respond(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _reset(send: Send) -> None:
-    """Close the connection without a response.
-
-    ASGI has no message for this, so reach the server's transport through the bound ``send``
-    (uvicorn's request cycle keeps it as ``transport``) and abort it, which the client sees as
-    a reset. Elsewhere, start a response and never finish it: the server must drop the
-    connection half-way, which clients report the same way (a protocol/connection error).
-    """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is not None and hasattr(transport, "abort"):
-        transport.abort()
-        await asyncio.sleep(0)  # let the server notice the lost connection before we return
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
-        }
-    )

@@ -42,6 +42,7 @@ def create_app(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     webhook_client: httpx.AsyncClient | None = None,
+    rate_limit: float | None = None,
     scale: float = 1.0,
     start: datetime | None = None,
 ) -> SimulatorApp:
@@ -50,7 +51,8 @@ def create_app(
     ``now`` returns aware UTC datetimes; without it, virtual time starts at ``start`` (default:
     now) and runs ``scale`` times faster than the wall clock. ``api_key``: required in
     ``X-Api-Key`` when set. ``webhook_url``: where changes are pushed (signed with
-    ``webhook_secret`` when set, through ``webhook_client`` if given).
+    ``webhook_secret`` when set, through ``webhook_client`` if given). ``rate_limit``: a
+    request quota per second of the simulator's clock (429 with Retry-After beyond it).
     """
     return SimulatorApp(
         now or ScaledWallClock(start, scale).now,
@@ -58,6 +60,7 @@ def create_app(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_client=webhook_client,
+        rate_limit=rate_limit,
     )
 
 
@@ -232,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--webhook-url", default=None)
     parser.add_argument("--webhook-secret", default=None)
+    parser.add_argument("--rate-limit", type=float, default=None, help="requests per second")
+    parser.add_argument(
+        "--start", type=datetime.fromisoformat, default=None, help="virtual start (ISO-8601)"
+    )
     args = parser.parse_args(argv)
     run(
         args.host,
@@ -240,5 +247,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_key=args.api_key,
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
+        rate_limit=args.rate_limit,
+        start=args.start,
         ready=lambda server: print(f"carrier simulator on {server.url}", flush=True),
     )

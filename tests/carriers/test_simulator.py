@@ -295,6 +295,20 @@ async def test_serve_inside_a_running_loop() -> None:
         http.get(f"{sim.url}/v1/clock")
 
 
+async def test_a_request_quota_answers_429_on_the_simulator_clock() -> None:
+    clock = SteppedClock()
+    async with serve(now=clock.now, rate_limit=2) as sim, connect(sim.url) as a:
+        await a.fetch([fresh()])
+        await a.fetch([fresh()])
+        with pytest.raises(CarrierUnavailable) as info:
+            await a.fetch([fresh()])
+        assert info.value.status_code == 429 and info.value.retry_after == 1
+        assert sim.app.stats()["throttled"] == 1
+        clock.advance(seconds=1)  # one virtual second refills two requests
+        async with connect(sim.url) as again:  # (the 429 paused the first adapter for 1 s)
+            assert len(await again.fetch([fresh()])) == 1
+
+
 def test_stop_releases_requests_that_hang() -> None:
     sim = serve_in_thread()
     faults(sim, {"kind": "timeout", "delay": 60})
