@@ -96,6 +96,7 @@ class ClientCredentials:
         *,
         style: str = "body",
         extra: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         carrier: str,
     ) -> None:
         self.token_url = token_url
@@ -103,6 +104,7 @@ class ClientCredentials:
         self._secret = client_secret
         self.style = style
         self.extra = dict(extra or {})
+        self.headers = dict(headers or {})  # e.g. UPS x-merchant-id on the token request
         self.carrier = carrier
         self._token: str | None = None
         self._expires_at = 0.0
@@ -125,7 +127,7 @@ class ClientCredentials:
             else:
                 data |= {"client_id": self.client_id, "client_secret": self._secret}
             try:
-                resp = await client.post(self.token_url, data=data, auth=auth)
+                resp = await client.post(self.token_url, data=data, auth=auth, headers=self.headers)
             except httpx.HTTPError as err:
                 raise CarrierUnavailable(
                     f"token request failed: {type(err).__name__}", carrier=self.carrier

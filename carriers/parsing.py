@@ -17,7 +17,7 @@ def load_json(body: bytes | str, carrier: str) -> Any:
     """The decoded JSON body; CarrierResponseError (with an excerpt) if it is not JSON."""
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: deep nesting
         raise CarrierResponseError(
             "body is not JSON", carrier=carrier, body_excerpt=excerpt(body)
         ) from err
@@ -30,7 +30,7 @@ def load_xml(body: bytes | str, carrier: str) -> ET.Element:
     """
     try:
         return ET.fromstring(body)  # noqa: S314
-    except ET.ParseError as err:
+    except (ET.ParseError, LookupError, ValueError) as err:  # LookupError: unknown encoding
         raise CarrierResponseError(
             "body is not XML", carrier=carrier, body_excerpt=excerpt(body)
         ) from err

@@ -118,3 +118,14 @@ def test_align_orders_and_fills_missing() -> None:
     out = align("demo", ["a1", "B2", "C3"], got)
     assert [r.tracking_number for r in out] == ["A1", "b2", "C3"]
     assert out[2].error is not None and out[2].error.kind is ErrorKind.NOT_FOUND
+
+
+def test_unreadable_bodies_are_response_errors() -> None:
+    from carriers.parsing import load_json, load_xml
+
+    with pytest.raises(CarrierResponseError):
+        load_json("[" * 100_000, "demo")
+    with pytest.raises(CarrierResponseError):
+        load_xml(b'<?xml version="1.0" encoding="no-such-codec"?><a/>', "demo")
+    with pytest.raises(CarrierResponseError):
+        load_xml(b"<a><b></a>", "demo")
