@@ -14,10 +14,15 @@ API (JSON; the API key, when one is configured, goes in ``X-Api-Key``)::
     POST/GET/DELETE /v1/_faults    the fault plan (see carriers.simulator.faults)
     GET/DELETE      /v1/_stats     request counters (DELETE resets them)
 
-Whole-request errors are ``{"error": {"code", "message"}}`` with 400, 401, 404, 405, 413 or 429.
+Whole-request errors are ``{"error": {"code", "message"}}`` with 400, 401, 404, 405, 413 or 429
+(429 carries ``Retry-After`` in seconds; it comes from a fault or from the optional request
+quota). Event times are ISO-8601 in Asia/Jakarta (``+07:00``), the ETA a date or null, codes in
+:data:`carriers.simulator.journeys.STATUS_TEXT`.
+
 A number with the ``SIM`` prefix registers itself when first tracked (registration time = now);
-any other unregistered number is ``NOT_FOUND``. Control endpoints (``/v1/_*``, ``/v1/clock``)
-need no key and are never faulted.
+any other unregistered number is ``NOT_FOUND``. Registering again keeps the first registration
+(``"created": false``). Control endpoints (``/v1/_*``, ``/v1/clock``) need no key, are never
+faulted and are not counted.
 """
 
 from __future__ import annotations
