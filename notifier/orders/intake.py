@@ -278,9 +278,9 @@ def _create_order(
     row = Order(
         merchant_id=merchant.id,
         external_id=order_in.external_id,
-        order_number=order_in.order_number,
+        order_number=order_in.number,
         recipient_id=recipient.id if recipient else None,
-        status=order_in.status,
+        status=order_in.status or "pending",
         paid_at=_paid_at(order_in, prep, None, now),
         total_minor=order_in.total_minor,
         currency=order_in.currency,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from notifier import plugins
@@ -157,8 +157,10 @@ class OrderIn(_In):
     ``external_id``); shipments are added, never removed."""
 
     external_id: str = Field(min_length=1, max_length=128, description="the store's order id")
-    order_number: str = Field("", max_length=128, description="what the shopper sees")
-    status: OrderStatus = "pending"
+    order_number: str | None = Field(
+        None, max_length=128, description="what the shopper sees; the external id when left out"
+    )
+    status: OrderStatus | None = Field(None, description="kept as it was when left out")
     paid_at: datetime | None = Field(
         None, description="ISO 8601; without an offset it is read in the merchant's time zone"
     )
@@ -170,13 +172,15 @@ class OrderIn(_In):
     refund_status: str | None = Field(None, max_length=32)
 
     _blanks = field_validator(
-        "paid_at", "currency", "total", "return_status", "refund_status", mode="before"
+        "order_number",
+        "status",
+        "paid_at",
+        "currency",
+        "total",
+        "return_status",
+        "refund_status",
+        mode="before",
     )(_blank_to_none)
-
-    @field_validator("order_number", mode="before")
-    @classmethod
-    def _order_number(cls, v: Any) -> Any:
-        return "" if v is None else v
 
     @field_validator("status", mode="before")
     @classmethod
@@ -211,11 +215,10 @@ class OrderIn(_In):
     def _lower(cls, v: str | None) -> str | None:
         return v.lower() if v is not None else None
 
-    @model_validator(mode="after")
-    def _defaults(self) -> OrderIn:
-        if not self.order_number:
-            self.order_number = self.external_id
-        return self
+    @property
+    def number(self) -> str:
+        """The order number the shopper sees (the external id when the store has none)."""
+        return self.order_number or self.external_id
 
     @property
     def is_paid(self) -> bool:
