@@ -31,7 +31,6 @@ import asyncio
 import hmac
 import json
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -52,6 +51,7 @@ from carriers.simulator.asgi import (
     read_body,
     reset,
     respond,
+    too_many,
 )
 from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
 from carriers.simulator.journeys import Journey, number_key
@@ -230,35 +230,42 @@ class SimulatorApp:
             await self.webhooks.stop()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path, method = scope["path"], scope["method"]
+        path = scope["path"]
         try:
             body = await read_body(receive)
-            if path.startswith("/v1/_") or path == "/v1/clock":
-                response = self._control(method, path, body)
-            else:
-                rule = self.faults.draw(path)
-                if rule is not None:
-                    await self._fault(rule, scope, receive, send, body)
-                    return
-                response = self._api(method, path, body, scope)
         except ApiError as err:
-            response = error(err.status, err.code, err.message)
-        await respond(send, *response)
-
-    def _api(self, method: str, path: str, body: bytes, scope: Scope) -> Response:
+            await respond(send, *error(err.status, err.code, err.message))
+            return
+        if path.startswith("/v1/_") or path == "/v1/clock":
+            await respond(send, *self._answer(self._control, scope, body))
+            return
         self.counters.requests += 1
+        rule = self.faults.draw(path)
+        if rule is None:
+            await respond(send, *self._answer(self._api, scope, body))
+        else:
+            await self._fault(rule, scope, receive, send, body)
+
+    @staticmethod
+    def _answer(handler: Callable[[Scope, bytes], Response], scope: Scope, body: bytes) -> Response:
+        try:
+            return handler(scope, body)
+        except ApiError as err:
+            return error(err.status, err.code, err.message)
+
+    def _api(self, scope: Scope, body: bytes) -> Response:
+        path = scope["path"]
         handler = {"/v1/track": self._track, "/v1/trackings": self._register}.get(path)
         if handler is None:
             raise ApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
-        if method != "POST":
+        if scope["method"] != "POST":
             raise ApiError(405, "METHOD_NOT_ALLOWED", f"{path} takes POST")
         self._check_key(scope)
         if self.quota is not None:
             wait = self.quota.take(self._timestamp())
             if wait:
                 self.counters.throttled += 1
-                status, payload, _ = error(429, "RATE_LIMITED", "request quota exceeded")
-                return status, payload, [(b"retry-after", str(math.ceil(wait)).encode())]
+                return too_many(wait, "request quota exceeded")
         return handler(parse_json(body))
 
     def _check_key(self, scope: Scope) -> None:
@@ -342,7 +349,8 @@ class SimulatorApp:
             "created": not known,
         }
 
-    def _control(self, method: str, path: str, body: bytes) -> Response:
+    def _control(self, scope: Scope, body: bytes) -> Response:
+        method, path = scope["method"], scope["path"]
         if path == "/v1/clock" and method == "GET":
             return ok({"now": self.now().astimezone(UTC).isoformat()})
         if path == "/v1/_stats":
@@ -368,37 +376,32 @@ class SimulatorApp:
         self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, body: bytes
     ) -> None:
         """Answer one request the way ``rule`` says (see carriers.simulator.faults)."""
-        self.counters.faults_injected += 1
-        faults = self.counters.faults
-        faults[rule.kind.value] = faults.get(rule.kind.value, 0) + 1
         kind = rule.kind
+        self.counters.faults_injected += 1
+        self.counters.faults[kind.value] = self.counters.faults.get(kind.value, 0) + 1
         if kind is FaultKind.RESET:
             await reset(send)
-            return
-        if kind is FaultKind.TIMEOUT and not await self._hang(receive, rule.delay):
+        elif kind is FaultKind.TIMEOUT and not await self._hang(receive, rule.delay):
             await reset(send)  # the client gave up, or we are closing: drop the connection
-            return
-        if kind is FaultKind.SLOW:
-            await asyncio.sleep(rule.delay)
-        if kind is FaultKind.SERVER_ERROR:
-            response = error(rule.status, "INTERNAL", "simulated server error")
-        elif kind is FaultKind.RATE_LIMIT:
-            status, payload, _ = error(429, "RATE_LIMITED", "too many requests")
-            retry = str(math.ceil(rule.retry_after)).encode()
-            response = (status, payload, [(b"retry-after", retry)])
-        elif kind is FaultKind.AUTH:
-            response = error(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
-        elif kind is FaultKind.GARBAGE:
-            response = (200, self.faults.garbage(), [])
         else:
-            try:
-                response = self._api(scope["method"], scope["path"], body, scope)
-            except ApiError as err:
-                response = error(err.status, err.code, err.message)
-            if kind is FaultKind.TRUNCATED:
-                status, payload, headers = response
-                response = (status, payload[: max(1, len(payload) // 2)], headers)
-        await respond(send, *response)
+            if kind is FaultKind.SLOW:
+                await asyncio.sleep(rule.delay)
+            await respond(send, *self._faulty(rule, scope, body))
+
+    def _faulty(self, rule: FaultRule, scope: Scope, body: bytes) -> Response:
+        kind = rule.kind
+        if kind is FaultKind.SERVER_ERROR:
+            return error(rule.status, "INTERNAL", "simulated server error")
+        if kind is FaultKind.RATE_LIMIT:
+            return too_many(rule.retry_after, "too many requests")
+        if kind is FaultKind.AUTH:
+            return error(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
+        if kind is FaultKind.GARBAGE:
+            return 200, self.faults.garbage(), []
+        status, payload, headers = self._answer(self._api, scope, body)  # slow, timeout, truncated
+        if kind is FaultKind.TRUNCATED:
+            payload = payload[: max(1, len(payload) // 2)]
+        return status, payload, headers
 
     async def _hang(self, receive: Receive, delay: float) -> bool:
         """Wait ``delay`` s; False if the client disconnected or the server is closing first."""

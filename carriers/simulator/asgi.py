@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -52,6 +53,12 @@ def parse_json(body: bytes) -> Any:
 
 def ok(payload: Any) -> Response:
     return 200, json.dumps(payload).encode(), []
+
+
+def too_many(seconds: float, message: str) -> Response:
+    """429 with ``Retry-After`` in whole seconds (the delta-seconds form of RFC 9110)."""
+    status, payload, _ = error(429, "RATE_LIMITED", message)
+    return status, payload, [(b"retry-after", str(math.ceil(seconds)).encode())]
 
 
 def error(status: int, code: str, message: str) -> Response:
