@@ -8,19 +8,30 @@ any moment. Nothing here reads a clock or does I/O.
 
 Journeys and the tracking-number prefixes that choose them (``SIMNRM0001``...):
 
-==================  ========  ==============================================================
-journey             prefix    what happens (virtual time)
-==================  ========  ==============================================================
-``normal``          SIMNRM    picked up, sorted, line haul, out for delivery, delivered
-``eta_slip``        SIMETA    as normal, but the carrier moves its ETA later once or twice
-``stall``           SIMSTL    no scan for 84-106 h while in transit, then resumes and delivers
-``failed_attempt``  SIMFAT    out for delivery, nobody home, out again next day, delivered
-``pickup``          SIMPUP    held at a pickup point (Indomaret/Alfamart), collected later
-``exception``       SIMEXC    damaged at the hub (ends in exception), or, for half of the
-                              numbers, held by customs and returned to the sender
-``returned``        SIMRTS    two failed attempts, then sent back and returned to the sender
-``never_scanned``   SIMNVR    label created, then nothing; expires after 5 days
-==================  ========  ==============================================================
+==================  ========  =========  ==================================================
+journey             prefix    lasts      what happens (virtual time, from registration)
+==================  ========  =========  ==================================================
+``normal``          SIMNRM    0.8-3 d    picked up, sorted, line haul, out for delivery,
+                                         delivered on or before the ETA
+``eta_slip``        SIMETA    2.8-6 d    as normal, but the carrier moves its ETA later once
+                                         or twice (DELAYED scans)
+``stall``           SIMSTL    4.1-7 d    no scan for 83-104 h while in transit (the ETA
+                                         passes), then resumes and delivers
+``failed_attempt``  SIMFAT    1.8-4.1 d  out for delivery, nobody home, out again next day,
+                                         delivered
+``pickup``          SIMPUP    1.9-4.9 d  held at a pickup point (Indomaret/Alfamart), ETA =
+                                         that day, collected 20-50 h later (= delivered)
+``exception``       SIMEXC    0.8-2.9 d  damaged at the destination hub: ends in exception
+                              3.4-6 d    or (half of the numbers) held by customs, then
+                                         returned to the sender
+``returned``        SIMRTS    3.8-6.1 d  two failed attempts, then sent back and returned
+                                         to the sender
+``never_scanned``   SIMNVR    5 d        label created, then nothing; expires after 5 days
+==================  ========  =========  ==================================================
+
+Every journey starts with a MANIFESTED event at registration and ends within 7 virtual days.
+Couriers keep daylight hours in Asia/Jakarta (out for delivery 07:30-12:30, deliveries until
+about 19:00); hubs sort around the clock.
 
 Any other number gets a deterministic weighted choice from its hash (mostly ``normal``; see
 :data:`WEIGHTS`), which is what benchmark numbers use.
@@ -355,9 +366,9 @@ def _stall(trip: _Trip) -> None:
     picked = _first_mile(trip)
     expected = trip.local_date() + timedelta(days=2)
     trip.eta(picked, expected)
-    # Lost in a sorting backlog: with the line haul after it, no scan for 84-106 hours, so a
-    # 72-hour stall rule has at least half a day to notice before the parcel moves again.
-    trip.wait(78, 90)
+    # Lost in a sorting backlog: with the line haul after it, no scan for 83-104 hours, so a
+    # 72-hour stall rule has at least 11 hours to notice before the parcel moves again.
+    trip.wait(77, 88)
     _line_haul(trip)
     _out_for_delivery(trip)
     _deliver(trip)

@@ -102,7 +102,8 @@ class SimulatorServer:
         except SystemExit as err:  # uvicorn exits when it cannot bind or the lifespan fails
             raise OSError(f"carrier simulator cannot listen on {self.host}") from err
         port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://{self.host}:{port}"
+        shown = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
+        self.url = f"http://{shown}:{port}"
         self._main = asyncio.create_task(self._server.main_loop(), name="simulator")
 
     async def aclose(self) -> None:

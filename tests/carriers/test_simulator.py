@@ -280,6 +280,15 @@ async def test_stats_count_requests_and_numbers(
     assert counted["registered"] >= 120
 
 
+async def test_a_busy_port_is_an_os_error(server: SimulatorServer) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    with pytest.raises(OSError):
+        serve_in_thread(port=port)
+    with pytest.raises(OSError):
+        async with serve(port=port):
+            pass
+
+
 async def test_serve_inside_a_running_loop() -> None:
     clock = SteppedClock()
     async with serve(now=clock.now) as sim:

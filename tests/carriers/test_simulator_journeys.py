@@ -116,8 +116,8 @@ def test_stall_has_a_gap_over_72_hours_while_in_transit() -> None:
             for earlier, later in pairwise(scans)
             if STATUS_CODES[earlier.code] is S.IN_TRANSIT
         ]
-        # Longer than a 72 h stall rule, with half a day to spare for the poller to notice.
-        assert max(gaps) >= timedelta(hours=84), number
+        # Longer than a 72 h stall rule, with 11 hours to spare for the poller to notice.
+        assert max(gaps) >= timedelta(hours=83), number
         assert STATUS_CODES[scans[-1].code] is S.DELIVERED
 
 
