@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from sqlmodel import select
 
 from notifier.errors import InputError
 from notifier.orders import intake
-from notifier.orders.schema import OrderIn
+from notifier.orders.schema import OrderIn, minor_digits
 from notifier.pipeline.outbox import merchant_prefs
 from notifier.runtime import Runtime
 from notifier.settings import NotifyDefaults
@@ -66,6 +67,7 @@ _FIELD_COLUMN = {"external_id": "order_id", "name": "customer_name"}
 # Excel in Indonesian (and most European) locales writes day-first dates.
 DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")
 _DELIMITERS = (",", ";", "\t")
+_GROUPED_DOTS = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.250.000
 
 FileKind = Literal["csv", "jsonl"]
 
@@ -332,7 +334,8 @@ def _convert(values: dict[str, str], body: dict[str, Any], decimal_comma: bool) 
     if "paid_at" in values:
         body["paid_at"] = parse_date(values["paid_at"])
     if "total" in values:
-        body["total"] = parse_amount(values["total"], decimal_comma=decimal_comma)
+        digits = minor_digits(values["currency"]) if "currency" in values else 2
+        body["total"] = parse_amount(values["total"], decimal_comma=decimal_comma, digits=digits)
 
 
 def _locate(
@@ -357,12 +360,14 @@ def parse_date(text: str) -> str | datetime:
     return text
 
 
-def parse_amount(text: str, *, decimal_comma: bool) -> Decimal:
-    """``150000``, ``150,000.50``, ``Rp 150.000`` (``;`` files: ``150.000,50``) as a Decimal."""
-    cleaned = (
-        text.upper().replace("RP", "").replace("IDR", "").replace(" ", "").replace("\u00a0", "")
-    )
-    if decimal_comma:
+def parse_amount(text: str, *, decimal_comma: bool, digits: int = 2) -> Decimal:
+    """``150000``, ``150,000.50``, ``Rp 150.000`` (``;`` files: ``150.000,50``) as a Decimal.
+
+    For a currency without minor units (``digits`` 0: rupiah), ``10.000`` is ten thousand: that
+    is how Indonesians write it, and ten rupiah is no price."""
+    cleaned = text.upper().replace("RP", "").replace("IDR", "")
+    cleaned = cleaned.replace(" ", "").replace("\u00a0", "")
+    if decimal_comma or (digits == 0 and _GROUPED_DOTS.match(cleaned)):
         cleaned = cleaned.replace(".", "").replace(",", ".")
     else:
         cleaned = cleaned.replace(",", "")
