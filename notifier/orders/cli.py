@@ -83,7 +83,7 @@ def show(summary: ImportSummary) -> None:
         ("orders updated", summary.updated),
         ("orders unchanged", summary.unchanged),
         ("rejected", summary.rejected),
-        ("messages queued", summary.notifications),
+        ("notifications enqueued", summary.notifications),
     ):
         table.add_row(label, str(value))
     out.print(table)
