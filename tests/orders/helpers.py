@@ -17,9 +17,13 @@ START_SETTINGS = {"notify": {"channels": ["email", "whatsapp"]}}
 def add_merchant(rt: Runtime, slug: str, token: str, **settings: Any) -> Merchant:
     """Another shop, with its own bearer token."""
     with rt.sessions() as session, session.begin():
-        m = Merchant(slug=slug, name=slug.title(), created_at=rt.clock.now(),
-                     api_token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                     settings=START_SETTINGS | settings)
+        m = Merchant(
+            slug=slug,
+            name=slug.title(),
+            created_at=rt.clock.now(),
+            api_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            settings=START_SETTINGS | settings,
+        )
         session.add(m)
     return m
 
@@ -31,10 +35,15 @@ def set_settings(rt: Runtime, merchant: Merchant, **settings: Any) -> None:
         session.add(row)
 
 
-def order_body(external_id: str = "1001", *, status: str = "paid",
-               phone: str | None = "0812-3456-7890", email: str | None = "rina@example.com",
-               parcels: tuple[tuple[str, str | None, str], ...] = (("binderbyte", "jne", "JP1234567890"),),
-               **extra: Any) -> dict[str, Any]:
+def order_body(
+    external_id: str = "1001",
+    *,
+    status: str = "paid",
+    phone: str | None = "0812-3456-7890",
+    email: str | None = "rina@example.com",
+    parcels: tuple[tuple[str, str | None, str], ...] = (("binderbyte", "jne", "JP1234567890"),),
+    **extra: Any,
+) -> dict[str, Any]:
     """Rina's order at the batik shop, paid, with one JNE parcel (via BinderByte)."""
     customer: dict[str, Any] = {"name": "Rina Wulandari", "locale": "id"}
     if phone is not None:
@@ -55,7 +64,9 @@ def order_body(external_id: str = "1001", *, status: str = "paid",
 
 def count(rt: Runtime, model: Any, *where: Any) -> int:
     with rt.sessions() as session:
-        return session.execute(sa.select(sa.func.count()).select_from(model).where(*where)).scalar_one()
+        return session.execute(
+            sa.select(sa.func.count()).select_from(model).where(*where)
+        ).scalar_one()
 
 
 def messages(rt: Runtime) -> list[tuple[str, str, str]]:

@@ -15,9 +15,11 @@ from notifier.store.models import Merchant, Order
 
 runner = CliRunner()
 
-GOOD = "order_id,customer_name,phone,carrier,courier,tracking_number\n" \
-       "1001,Rina,0812-3456-7890,binderbyte,jne,JP1234567890\n" \
-       "1002,Budi,0813-1111-2222,binderbyte,jne,JP1234567891\n"
+GOOD = (
+    "order_id,customer_name,phone,carrier,courier,tracking_number\n"
+    "1001,Rina,0812-3456-7890,binderbyte,jne,JP1234567890\n"
+    "1002,Budi,0813-1111-2222,binderbyte,jne,JP1234567891\n"
+)
 BAD_ROW = GOOD + "1003,Sari,0812,binderbyte,jne,JP1234567892\n"
 
 
@@ -28,8 +30,14 @@ def database(tmp_path, monkeypatch):
     engine = make_engine(url)
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session, session.begin():
-        session.add(Merchant(slug="sekar", name="Toko Batik Sekar", created_at=datetime.now(UTC),
-                             api_token_hash=hashlib.sha256(b"tok").hexdigest()))
+        session.add(
+            Merchant(
+                slug="sekar",
+                name="Toko Batik Sekar",
+                created_at=datetime.now(UTC),
+                api_token_hash=hashlib.sha256(b"tok").hexdigest(),
+            )
+        )
     monkeypatch.setenv("NOTIFIER_DATABASE_URL", url)
     monkeypatch.setenv("NOTIFIER_LOG__LEVEL", "WARNING")
     yield engine
@@ -61,11 +69,14 @@ def test_rejected_rows_exit_1_and_are_listed_with_row_numbers(database, tmp_path
     assert again.exit_code == 1 and "orders unchanged" in again.stdout
 
 
-@pytest.mark.parametrize(("content", "says"), [
-    (b"\x00\x01\x02binary", "binary file"),
-    (b"PK\x03\x04xlsx", "Excel workbook"),
-    (None, "No such file"),
-])
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\x00\x01\x02binary", "binary file"),
+        (b"PK\x03\x04xlsx", "Excel workbook"),
+        (None, "No such file"),
+    ],
+)
 def test_a_file_that_cannot_be_read_exits_2_with_one_line(database, tmp_path, content, says):
     path = tmp_path / "orders.csv"
     if content is not None:

@@ -73,37 +73,74 @@ def test_emails_are_checked_without_dns_and_normalized():
 
 
 def test_order_fields_are_trimmed_and_normalized():
-    order = OrderIn.model_validate({
-        "external_id": " 5001 ", "status": " PAID ", "currency": "idr", "total": "150000.00",
-        "customer": {"name": " Rina ", "email": "Rina@Example.com", "locale": "id_id",
-                     "timezone": "Asia/Makassar", "phone": "  "},
-        "shipments": [{"carrier": " BinderByte ", "courier": "JNE",
-                       "tracking_number": " jp 1234 5678 90 ", "tracking_url": ""}],
-    })
+    order = OrderIn.model_validate(
+        {
+            "external_id": " 5001 ",
+            "status": " PAID ",
+            "currency": "idr",
+            "total": "150000.00",
+            "customer": {
+                "name": " Rina ",
+                "email": "Rina@Example.com",
+                "locale": "id_id",
+                "timezone": "Asia/Makassar",
+                "phone": "  ",
+            },
+            "shipments": [
+                {
+                    "carrier": " BinderByte ",
+                    "courier": "JNE",
+                    "tracking_number": " jp 1234 5678 90 ",
+                    "tracking_url": "",
+                }
+            ],
+        }
+    )
     assert (order.external_id, order.number, order.status) == ("5001", "5001", "paid")
     assert (order.total_minor, order.currency) == (150000, "IDR")
-    assert order.customer.model_dump() == {"name": "Rina", "phone": None,
-                                           "email": "rina@example.com", "locale": "id-ID",
-                                           "timezone": "Asia/Makassar"}
+    assert order.customer.model_dump() == {
+        "name": "Rina",
+        "phone": None,
+        "email": "rina@example.com",
+        "locale": "id-ID",
+        "timezone": "Asia/Makassar",
+    }
     parcel = order.shipments[0]
     assert (parcel.carrier, parcel.courier, parcel.tracking_number, parcel.tracking_url) == (
-        "binderbyte", "jne", "JP1234567890", None)
+        "binderbyte",
+        "jne",
+        "JP1234567890",
+        None,
+    )
     usd = OrderIn.model_validate({"external_id": "x", "total": "12.5", "currency": "USD"})
     assert usd.total_minor == 1250
 
 
 def test_every_bad_field_is_reported_at_once():
     with pytest.raises(ValidationError) as caught:
-        OrderIn.model_validate({
-            "external_id": "", "total": "10", "unknown": 1,
-            "customer": {"timezone": "WIB"},
-            "shipments": [{"carrier": "jnt", "tracking_number": "JT1"}],
-        })
+        OrderIn.model_validate(
+            {
+                "external_id": "",
+                "total": "10",
+                "unknown": 1,
+                "customer": {"timezone": "WIB"},
+                "shipments": [{"carrier": "jnt", "tracking_number": "JT1"}],
+            }
+        )
     where = {".".join(map(str, e["loc"])): e["msg"] for e in caught.value.errors()}
-    assert set(where) == {"external_id", "total", "unknown", "customer.timezone",
-                          "shipments.0.carrier", "shipments.0.tracking_number"}
+    assert set(where) == {
+        "external_id",
+        "total",
+        "unknown",
+        "customer.timezone",
+        "shipments.0.carrier",
+        "shipments.0.tracking_number",
+    }
     assert where["total"] == "a total needs a currency (ISO 4217 code)"
-    assert "installed: " in where["shipments.0.carrier"] and "binderbyte" in where["shipments.0.carrier"]
+    assert (
+        "installed: " in where["shipments.0.carrier"]
+        and "binderbyte" in where["shipments.0.carrier"]
+    )
 
 
 def test_naive_paid_at_is_read_in_the_given_zone():

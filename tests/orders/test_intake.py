@@ -22,15 +22,32 @@ def take(rt, merchant, body, **kw):
 
 
 def test_one_shopper_typed_two_ways_is_one_recipient_with_the_newest_details(rt, merchant):
-    take(rt, merchant, order_body("1", phone="0812-3456-7890", email=None,
-                                  parcels=(("simulator", None, "SIM-1"),)))
-    take(rt, merchant, order_body("2", phone="+62 812 3456 7890", email="rina@example.com",
-                                  parcels=(("simulator", None, "SIM-2"),)))
+    take(
+        rt,
+        merchant,
+        order_body(
+            "1", phone="0812-3456-7890", email=None, parcels=(("simulator", None, "SIM-1"),)
+        ),
+    )
+    take(
+        rt,
+        merchant,
+        order_body(
+            "2",
+            phone="+62 812 3456 7890",
+            email="rina@example.com",
+            parcels=(("simulator", None, "SIM-2"),),
+        ),
+    )
     take(rt, merchant, order_body("3", phone=None, email="RINA@example.com", parcels=()))
     with rt.sessions() as session:
         rec = session.exec(select(Recipient)).one()
         orders = session.exec(select(Order)).all()
-    assert (rec.phone, rec.phone_kind, rec.email) == ("+6281234567890", "mobile", "rina@example.com")
+    assert (rec.phone, rec.phone_kind, rec.email) == (
+        "+6281234567890",
+        "mobile",
+        "rina@example.com",
+    )
     assert {o.recipient_id for o in orders} == {rec.id}
 
 
@@ -49,8 +66,11 @@ def test_an_order_without_any_contact_is_stored_and_says_why_nobody_hears(rt, me
 
 
 def test_a_cancelled_order_stops_polling_and_a_reinstated_one_resumes(rt, merchant, clock):
-    take(rt, merchant, order_body("1", parcels=(("simulator", None, "SIM-1"),
-                                               ("simulator", None, "SIM-2"))))
+    take(
+        rt,
+        merchant,
+        order_body("1", parcels=(("simulator", None, "SIM-1"), ("simulator", None, "SIM-2"))),
+    )
     with rt.sessions() as session, session.begin():
         delivered = session.exec(select(Shipment).where(Shipment.tracking_number == "SIM-2")).one()
         delivered.status, delivered.next_check_at = "delivered", None
@@ -96,5 +116,17 @@ def test_details_left_out_of_an_update_are_kept(rt, merchant):
     assert result.outcome == "updated"
     order = result.order
     assert (order.total_minor, order.currency, order.order_number, order.return_status) == (
-        150000, "IDR", "INV/2026/1", "requested")
+        150000,
+        "IDR",
+        "INV/2026/1",
+        "requested",
+    )
     assert count(rt, Shipment) == 1
+    # a parcel-only update (as an order store's fulfillment webhook sends) keeps the status
+    parcel = {"carrier": "simulator", "tracking_number": "SIM-2"}
+    result = take(rt, merchant, {"external_id": "1", "shipments": [parcel]})
+    assert (result.outcome, result.order.status, len(result.shipments)) == (
+        "updated",
+        "fulfilled",
+        1,
+    )

@@ -35,8 +35,10 @@ async def test_same_order_twice_is_one_order_one_parcel_one_message_each(rt, cli
 
     assert count(rt, Order) == 1 and count(rt, Shipment) == 1 and count(rt, Recipient) == 1
     assert messages(rt) == [
-        ("order_confirmed", "email", "pending"), ("order_confirmed", "whatsapp", "pending"),
-        ("shipped", "email", "pending"), ("shipped", "whatsapp", "pending"),
+        ("order_confirmed", "email", "pending"),
+        ("order_confirmed", "whatsapp", "pending"),
+        ("shipped", "email", "pending"),
+        ("shipped", "whatsapp", "pending"),
     ]
     order = again.json()
     assert order["customer"]["phone"] == "+6281234567890"  # 0812-3456-7890 in Indonesia
@@ -59,8 +61,10 @@ async def test_order_paid_later_is_confirmed_then_and_only_once(rt, client, cloc
     reply = await client.post("/api/v1/orders", json=paid, headers=SEKAR)
     assert reply.status_code == 200 and reply.json()["result"] == "updated"
     assert reply.json()["paid_at"].startswith("2026-12-01T05:00")  # learnt of it now
-    assert messages(rt) == [("order_confirmed", "email", "pending"),
-                            ("order_confirmed", "whatsapp", "pending")]
+    assert messages(rt) == [
+        ("order_confirmed", "email", "pending"),
+        ("order_confirmed", "whatsapp", "pending"),
+    ]
 
     again = await client.post("/api/v1/orders", json=paid, headers=SEKAR)
     assert again.json()["result"] == "unchanged" and len(messages(rt)) == 2
@@ -82,12 +86,19 @@ async def test_parcels_added_later_are_announced_once(rt, client):
 
     order = (await client.get("/api/v1/orders/1001", headers=SEKAR)).json()
     assert [(s["status"], s["events"], s["polling"]) for s in order["shipments"]] == [
-        ("pending", 0, True), ("pending", 0, True)]
+        ("pending", 0, True),
+        ("pending", 0, True),
+    ]
     assert {(n["trigger"], n["channel"], n["state"]) for n in order["notifications"]} == {
-        ("order_confirmed", "email", "pending"), ("order_confirmed", "whatsapp", "pending"),
-        ("shipped", "email", "pending"), ("shipped", "whatsapp", "pending")}
+        ("order_confirmed", "email", "pending"),
+        ("order_confirmed", "whatsapp", "pending"),
+        ("shipped", "email", "pending"),
+        ("shipped", "whatsapp", "pending"),
+    }
     assert {n["tracking_number"] for n in order["notifications"] if n["trigger"] == "shipped"} == {
-        "JP9988776655", "SIM-0002"}
+        "JP9988776655",
+        "SIM-0002",
+    }
 
 
 async def test_a_merchant_never_sees_or_changes_another_merchants_order(rt, client):
@@ -113,9 +124,11 @@ async def test_without_a_valid_token_nothing_is_read_or_written(rt, client):
     for headers in BAD_TOKENS:
         post = await client.post("/api/v1/orders", json=order_body(), headers=headers)
         get = await client.get("/api/v1/orders/1001", headers=headers)
-        ship = await client.post("/api/v1/orders/1001/shipments",
-                                 json={"carrier": "simulator", "tracking_number": "SIM-1"},
-                                 headers=headers)
+        ship = await client.post(
+            "/api/v1/orders/1001/shipments",
+            json={"carrier": "simulator", "tracking_number": "SIM-1"},
+            headers=headers,
+        )
         assert (post.status_code, get.status_code, ship.status_code) == (401, 401, 401), headers
     assert count(rt, Order) == 0
 
@@ -125,13 +138,22 @@ BAD_INPUT = [  # (change to the body, where the error must point, what it must s
     ({"customer": {"phone": "call me"}}, ["body", "customer", "phone"], "not a phone number"),
     ({"customer": {"phone": "+999 123"}}, ["body", "customer", "phone"], "country code"),
     ({"customer": {"email": "rina@gmail"}}, ["body", "customer", "email"], "period"),
-    ({"customer": {"timezone": "Asia/Jakrta"}}, ["body", "customer", "timezone"],
-     "unknown IANA time zone"),
+    (
+        {"customer": {"timezone": "Asia/Jakrta"}},
+        ["body", "customer", "timezone"],
+        "unknown IANA time zone",
+    ),
     ({"customer": {"locale": "indonesian"}}, ["body", "customer", "locale"], "locale"),
-    ({"shipments": [{"carrier": "jne", "tracking_number": "JP1234567890"}]},
-     ["body", "shipments", 0, "carrier"], "unknown carrier 'jne'"),
-    ({"shipments": [{"carrier": "simulator", "tracking_number": "no!"}]},
-     ["body", "shipments", 0, "tracking_number"], "tracking numbers"),
+    (
+        {"shipments": [{"carrier": "jne", "tracking_number": "JP1234567890"}]},
+        ["body", "shipments", 0, "carrier"],
+        "unknown carrier 'jne'",
+    ),
+    (
+        {"shipments": [{"carrier": "simulator", "tracking_number": "no!"}]},
+        ["body", "shipments", 0, "tracking_number"],
+        "tracking numbers",
+    ),
     ({"currency": "RPH"}, ["body", "currency"], "ISO 4217"),
     ({"total": "150000.5"}, ["body", "total"], "IDR amounts have 0 decimal places"),
     ({"status": "shipped"}, ["body", "status"], "'paid'"),
