@@ -26,6 +26,7 @@ from carriers.errors import (
 )
 
 DEFAULT_TIMEOUT = 20.0  # s per request; carrier APIs answer in well under a second normally
+MAX_PAUSE_WAIT = 5.0  # s a request waits out a Retry-After; longer pauses fail fast instead
 TOKEN_REFRESH_MARGIN = 120.0  # s before expiry an OAuth token is renewed
 USER_AGENT = "shipment-notifier/0.1 (+https://github.com/shipment-notifier)"
 
@@ -42,6 +43,10 @@ class TokenBucket:
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
         self._paused_until = 0.0
+
+    def paused_for(self) -> float:
+        """Seconds left of a Retry-After pause (0 when not paused)."""
+        return max(0.0, self._paused_until - time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Stop handing out tokens for ``seconds`` (a 429 with Retry-After)."""
@@ -191,10 +196,10 @@ class HttpAdapter:
                 setattr(self, key, float(self.config[key]))
         self.bucket = TokenBucket(self.rate, self.per)
         self._slots = asyncio.Semaphore(self.max_concurrency)
-        timeout = float(self.config.get("timeout") or DEFAULT_TIMEOUT)
+        self.timeout = float(self.config.get("timeout") or DEFAULT_TIMEOUT)
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(
-            timeout=timeout, headers={"User-Agent": USER_AGENT}
+            timeout=self.timeout, headers={"User-Agent": USER_AGENT}
         )
 
     def setting(self, key: str) -> str:
@@ -221,6 +226,11 @@ class HttpAdapter:
         """
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         ctx: dict[str, Any] = {"carrier": self.id, "tracking_numbers": tuple(numbers)}
+        waiting = self.bucket.paused_for()
+        if waiting > MAX_PAUSE_WAIT:  # do not hold the sweep hostage to a long Retry-After
+            raise CarrierUnavailable("rate limited (Retry-After)", retry_after=waiting, **ctx)
+        kw.setdefault("timeout", self.timeout)
+        kw["headers"] = {"User-Agent": USER_AGENT, **(kw.get("headers") or {})}
         async with self._slots:
             await self.bucket.acquire()
             try:

@@ -129,3 +129,32 @@ def test_unreadable_bodies_are_response_errors() -> None:
         load_xml(b'<?xml version="1.0" encoding="no-such-codec"?><a/>', "demo")
     with pytest.raises(CarrierResponseError):
         load_xml(b"<a><b></a>", "demo")
+
+
+async def test_long_retry_after_fails_fast_instead_of_stalling() -> None:
+    calls = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        calls.append(req)
+        return httpx.Response(429, headers={"Retry-After": "600"})
+
+    a = adapter(handler)
+    with pytest.raises(CarrierUnavailable) as first:
+        await a.request("GET", "/track")
+    assert first.value.retry_after == 600
+    start = time.monotonic()
+    with pytest.raises(CarrierUnavailable) as second:
+        await a.request("GET", "/track")
+    assert time.monotonic() - start < 1 and len(calls) == 1  # no call while paused
+    assert 590 < second.value.retry_after <= 600
+
+
+async def test_account_timeout_applies_with_a_shared_client() -> None:
+    seen = {}
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.update(req.extensions["timeout"])
+        return httpx.Response(200)
+
+    await adapter(handler, timeout=1.5).request("GET", "/track")
+    assert seen["read"] == 1.5
