@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -98,6 +99,11 @@ class Runtime:
     templates: Templates
     worker: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def span(self, seconds: float) -> timedelta:
+        """A wall-time duration (a lease, a pause) on this runtime's clock: under the demo's
+        accelerated clock a 300 s lease must still last 300 wall seconds."""
+        return timedelta(seconds=seconds * getattr(self.clock, "scale", 1.0))
 
     async def aclose(self) -> None:
         await self.carriers.aclose()

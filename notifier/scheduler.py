@@ -34,6 +34,7 @@ DISPATCH_ROUNDS = 20  # batches per dispatch run while the queue stays full
 DELAY_SCAN_EVERY = 600.0  # s
 SOURCES_EVERY = 60.0  # s
 HOUSEKEEPING_EVERY = 300.0  # s
+SHORTEST_INTERVAL = 0.5  # s; compressed (demo) intervals stay at least this long
 
 
 class _Server(uvicorn.Server):
@@ -62,7 +63,7 @@ class Daemon:
     @property
     def port(self) -> int | None:
         """The bound HTTP port once serving (useful with port 0)."""
-        if self.server is None or not self.server.servers:
+        if self.server is None or not getattr(self.server, "servers", None):
             return None
         return int(self.server.servers[0].sockets[0].getsockname()[1])
 
@@ -90,9 +91,9 @@ class Daemon:
         jobs: dict[str, tuple[Callable[[], Awaitable[Any]], float]] = {
             "tracking_sweep": (lambda: poll.sweep(self.rt), st.poll.interval),
             "dispatch": (self._dispatch_all, st.dispatch.interval),
-            "delay_scan": (lambda: delays.scan(self.rt), DELAY_SCAN_EVERY / self.compression),
-            "order_sources": (lambda: poll_sources(self.rt), SOURCES_EVERY / self.compression),
-            "housekeeping": (self._housekeeping, HOUSEKEEPING_EVERY / self.compression),
+            "delay_scan": (lambda: delays.scan(self.rt), self._every(DELAY_SCAN_EVERY)),
+            "order_sources": (lambda: poll_sources(self.rt), self._every(SOURCES_EVERY)),
+            "housekeeping": (self._housekeeping, self._every(HOUSEKEEPING_EVERY)),
         }
         for name, (job, every) in jobs.items():
             self.scheduler.add_job(
@@ -106,6 +107,9 @@ class Daemon:
                 misfire_grace_time=None,
                 next_run_time=_utcnow(),
             )
+
+    def _every(self, seconds: float) -> float:
+        return max(SHORTEST_INTERVAL, seconds / self.compression)
 
     async def _dispatch_all(self) -> None:
         for _ in range(DISPATCH_ROUNDS):

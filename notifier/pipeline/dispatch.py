@@ -94,7 +94,7 @@ async def dispatch(rt: Runtime, *, limit: int | None = None) -> DispatchStats:
 
 def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
     """Lease due rows (pending and due, or sending with an expired lease) and load them."""
-    until = now + timedelta(seconds=rt.settings.dispatch.lease)
+    until = now + rt.span(rt.settings.dispatch.lease)
     with rt.sessions() as session, session.begin():
         due = sa.and_(
             Notification.state.in_([S.PENDING, S.SENDING]),  # type: ignore[attr-defined]
@@ -213,7 +213,7 @@ async def send_one(rt: Runtime, job: compose.Job) -> Verdict:
         )
     paused = rt.extra.setdefault("paused", {}).get(sender.id)
     if paused and paused > time.monotonic():
-        wait = timedelta(seconds=paused - time.monotonic())
+        wait = rt.span(paused - time.monotonic())
         return Verdict(
             n.id,
             S.PENDING,

@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 import structlog
@@ -74,7 +74,7 @@ def lease_due(
     rt: Runtime, now: datetime, limit: int, due: sa.ColumnElement[bool] | None = None
 ) -> list[Loaded]:
     """Lease up to ``limit`` due shipments (or those matching ``due``) and load them."""
-    until = now + timedelta(seconds=rt.settings.poll.lease)
+    until = now + rt.span(rt.settings.poll.lease)
     if due is None:
         due = sa.and_(Shipment.next_check_at.is_not(None), Shipment.next_check_at <= now)  # type: ignore[union-attr,operator]
     with rt.sessions() as session, session.begin():

@@ -97,7 +97,8 @@ def record_chunk(
             update, notes = _apply(rt, item, outcome, new.get(item.id, []), now)
             updates.append(update)
             rows.extend(notes)
-            out.by_status[update["status"]] = out.by_status.get(update["status"], 0) + 1
+            status = update.get("status", item.shipment.status)
+            out.by_status[status] = out.by_status.get(status, 0) + 1
         _update_shipments(session, updates, rt.worker)
         inserted = insert_ignoring(
             session,
@@ -220,17 +221,19 @@ def _apply(
         trig, due = feedback_trigger(party, max(delivered_at or now, now))
         rows += notification_rows(party, sh.id, [trig], now, not_before=due)
     update |= {
-        "status": after.status.value,
-        "eta": after.eta,
         "eta_told": decision.eta_told,
-        "last_event_at": after.last_event_at,
-        "delivered_at": delivered_at,
         "delay_open": decision.delay_open,
         "delay_episode": decision.delay_episode,
     }
-    if result is None:  # the delay scan: only time passed, the poll schedule stays as it was
+    if result is None:  # the delay scan: only time passed; status and schedule are the sweep's
         del update["last_checked_at"]
         return update, rows
+    update |= {
+        "status": after.status.value,
+        "eta": after.eta,
+        "last_event_at": after.last_event_at,
+        "delivered_at": delivered_at,
+    }
     update |= {
         "raw_status": result.raw_status or sh.raw_status,
         "consecutive_failures": 0,
