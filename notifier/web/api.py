@@ -34,7 +34,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such ord
     response_model=OrderOut,
     responses={201: {"description": "Created", "model": OrderOut}, **_ERRORS},
 )
-def put_order(
+def upsert_order(
     body: OrderIn, rt: RuntimeDep, session: SessionDep, merchant: MerchantDep, response: Response
 ) -> OrderOut:
     """Create or update an order (idempotent on `external_id`): 201 when created, else 200.

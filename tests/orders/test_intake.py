@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -130,3 +131,43 @@ def test_details_left_out_of_an_update_are_kept(rt, merchant):
         "fulfilled",
         1,
     )
+
+
+def test_a_store_retrying_while_the_first_request_is_in_flight_makes_no_duplicate(rt, merchant):
+    """Two transactions take in the same new order at once (PostgreSQL replicas, or a webhook
+    retried by the store): one order, one parcel, one message per trigger and channel."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers: there is no such race on one process")
+    prefs = merchant_prefs(rt.settings.notify, merchant)
+    order_in = OrderIn.model_validate(order_body("R-1"))
+    first_done, release = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def first() -> None:
+        with rt.sessions() as session, session.begin():
+            outcomes["first"] = ingest(session, merchant, prefs, order_in, rt.clock.now()).outcome
+            first_done.set()
+            release.wait(10)
+
+    def second() -> None:
+        with rt.sessions() as session, session.begin():
+            outcomes["second"] = ingest(session, merchant, prefs, order_in, rt.clock.now()).outcome
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_done.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(0.5)
+    assert b.is_alive()  # waiting on the first transaction's order row
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert outcomes["first"] == "created" and outcomes["second"] in ("updated", "unchanged")
+    assert count(rt, Order) == 1 and count(rt, Shipment) == 1
+    assert messages(rt) == [
+        ("order_confirmed", "email", "pending"),
+        ("order_confirmed", "whatsapp", "pending"),
+        ("shipped", "email", "pending"),
+        ("shipped", "whatsapp", "pending"),
+    ]
