@@ -19,7 +19,8 @@ from sqlalchemy.exc import OperationalError
 from notifier import logs
 from notifier.clock import SystemClock
 from notifier.errors import ConfigError, InputError
-from notifier.orders.importer import COLUMNS, ImportSummary, import_file
+from notifier.orders.importer import ImportSummary, import_file
+from notifier.orders.reader import COLUMNS
 from notifier.runtime import build_runtime
 from notifier.settings import load_settings
 from notifier.store.db import make_engine

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from notifier.orders.base import OrderSource, Rejected, SourceError, SourcePage
-from notifier.orders.importer import FileError, Parsed, Record, read_orders
+from notifier.orders.reader import FileError, Parsed, Record, read_orders
 
 SUFFIXES = frozenset({".csv", ".jsonl"})
 
