@@ -121,6 +121,7 @@ def ingest(
     new, touched = _attach(session, merchant, order, order_in.shipments, known, now)
     changed = changed or created or bool(new) or touched
     if order.status in CANCELLED_STATUSES or was_cancelled:
+        # A cancelled order's parcels stop being polled; a reinstated order's resume.
         changed = _set_polling(session, order, now) or changed
     if changed:
         order.updated_at = now
