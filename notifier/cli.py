@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -189,7 +188,9 @@ def simulator_serve(
     clock = virtual_clock(scale or sim.scale, virtual_start, virtual_epoch)
     bind_host, bind_port = host or sim.host, sim.port if port is None else port
     serve_simulator(
-        bind_host, bind_port, now=clock.now,
+        bind_host,
+        bind_port,
+        now=clock.now,
         ready=lambda s: out.print(f"carrier simulator on {s.url} (scale {scale or sim.scale})"),
     )
 
@@ -260,4 +261,4 @@ def main() -> None:  # pragma: no cover - console script entry
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from sqlmodel import col
 
 from carriers.simulator.server import serve
 from notifier.clock import ScaledClock
@@ -43,37 +44,115 @@ JAKARTA = timedelta(hours=7)
 
 CUSTOMERS: list[dict[str, Any]] = [
     # name, phone, email, locale, zone, journey, courier
-    {"name": "Rina Wulandari", "phone": "0812-3456-7890", "email": "rina.w@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMNRM", "courier": "jnt"},
-    {"name": "Budi Santoso", "phone": "0813-1122-3344", "email": "budi.s@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMETA", "courier": "jne"},
-    {"name": "Siti Rahmawati", "phone": "0811-4455-6677", "email": "siti.r@example.co.id",
-     "tz": "Asia/Makassar", "journey": "SIMSTL", "courier": "sicepat"},
-    {"name": "Agus Pratama", "phone": "0857-2233-4455", "email": "agus.p@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMFAT", "courier": "anteraja"},
-    {"name": "Dewi Lestari", "phone": "0878-5566-7788", "email": "dewi.l@example.co.id",
-     "tz": "Asia/Makassar", "journey": "SIMPUP", "courier": "jne"},
-    {"name": "Yusuf Hidayat", "phone": "0821-9988-7766", "email": "yusuf.h@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMEXC", "courier": "jnt"},
-    {"name": "Maya Sari", "phone": "0852-3344-5566", "email": "maya.s@example.co.id",
-     "tz": "Asia/Jayapura", "journey": "SIMRTS", "courier": "pos"},
-    {"name": "Eko Prasetyo", "phone": "0896-1234-5678", "email": "eko.p@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMNVR", "courier": "spx"},
-    {"name": "Sarah Thompson", "phone": "+62 812-7788-9900", "email": "sarah.t@example.com",
-     "tz": "Asia/Makassar", "journey": "SIMNRM", "courier": "ninja", "locale": "en"},
-    {"name": "Hendra Wijaya", "phone": "021-5550-1234", "email": "hendra.w@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMFAT", "courier": "lion"},
-    {"name": "Lina Marlina", "phone": "0815-6677-8899", "email": "lina.m@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMNRM", "courier": "sicepat", "returns": True},
-    {"name": "Fajar Nugroho", "phone": "0819-2468-1357", "email": "fajar.n@example.co.id",
-     "tz": "Asia/Jakarta", "journey": "SIMNRM", "courier": "jne", "pays_later": True},
+    {
+        "name": "Rina Wulandari",
+        "phone": "0812-3456-7890",
+        "email": "rina.w@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMNRM",
+        "courier": "jnt",
+    },
+    {
+        "name": "Budi Santoso",
+        "phone": "0813-1122-3344",
+        "email": "budi.s@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMETA",
+        "courier": "jne",
+    },
+    {
+        "name": "Siti Rahmawati",
+        "phone": "0811-4455-6677",
+        "email": "siti.r@example.co.id",
+        "tz": "Asia/Makassar",
+        "journey": "SIMSTL",
+        "courier": "sicepat",
+    },
+    {
+        "name": "Agus Pratama",
+        "phone": "0857-2233-4455",
+        "email": "agus.p@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMFAT",
+        "courier": "anteraja",
+    },
+    {
+        "name": "Dewi Lestari",
+        "phone": "0878-5566-7788",
+        "email": "dewi.l@example.co.id",
+        "tz": "Asia/Makassar",
+        "journey": "SIMPUP",
+        "courier": "jne",
+    },
+    {
+        "name": "Yusuf Hidayat",
+        "phone": "0821-9988-7766",
+        "email": "yusuf.h@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMEXC",
+        "courier": "jnt",
+    },
+    {
+        "name": "Maya Sari",
+        "phone": "0852-3344-5566",
+        "email": "maya.s@example.co.id",
+        "tz": "Asia/Jayapura",
+        "journey": "SIMRTS",
+        "courier": "pos",
+    },
+    {
+        "name": "Eko Prasetyo",
+        "phone": "0896-1234-5678",
+        "email": "eko.p@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMNVR",
+        "courier": "spx",
+    },
+    {
+        "name": "Sarah Thompson",
+        "phone": "+62 812-7788-9900",
+        "email": "sarah.t@example.com",
+        "tz": "Asia/Makassar",
+        "journey": "SIMNRM",
+        "courier": "ninja",
+        "locale": "en",
+    },
+    {
+        "name": "Hendra Wijaya",
+        "phone": "021-5550-1234",
+        "email": "hendra.w@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMFAT",
+        "courier": "lion",
+    },
+    {
+        "name": "Lina Marlina",
+        "phone": "0815-6677-8899",
+        "email": "lina.m@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMNRM",
+        "courier": "sicepat",
+        "returns": True,
+    },
+    {
+        "name": "Fajar Nugroho",
+        "phone": "0819-2468-1357",
+        "email": "fajar.n@example.co.id",
+        "tz": "Asia/Jakarta",
+        "journey": "SIMNRM",
+        "courier": "jne",
+        "pays_later": True,
+    },
 ]
 
 SHOP_SETTINGS: dict[str, Any] = {
     "notify": {"channels": ["whatsapp", "email"], "disabled_triggers": []},
     "trigger_channels": {"out_for_delivery": ["whatsapp", "sms", "email"]},
-    "brand": {"name": "Toko Batik Sekar", "cs_whatsapp": "+6281234500099",
-              "cs_email": "halo@batiksekar.example"},
+    "brand": {
+        "name": "Toko Batik Sekar",
+        "cs_whatsapp": "+6281234500099",
+        "cs_email": "halo@batiksekar.example",
+    },
 }
 
 
@@ -94,12 +173,18 @@ def _demo_settings(base: Settings, sim_url: str, port: int) -> Settings:
         update={
             "database_url": f"sqlite:///{root / 'notifier.db'}",
             "server": base.server.model_copy(
-                update={"port": port, "public_url": f"http://{host}:{port}"}),
+                update={"port": port, "public_url": f"http://{host}:{port}"}
+            ),
             "poll": base.poll.model_copy(update={"interval": TICK}),
             "dispatch": base.dispatch.model_copy(update={"interval": TICK}),
-            "senders": base.senders.model_copy(update={
-                "email": "outbox", "sms": "outbox", "whatsapp": "outbox",
-                "outbox": base.senders.outbox.model_copy(update={"dir": root / "outbox"})}),
+            "senders": base.senders.model_copy(
+                update={
+                    "email": "outbox",
+                    "sms": "outbox",
+                    "whatsapp": "outbox",
+                    "outbox": base.senders.outbox.model_copy(update={"dir": root / "outbox"}),
+                }
+            ),
             "carriers": base.carriers | {"simulator": CarrierSettings(api_base=sim_url)},
         }
     )
@@ -114,10 +199,16 @@ def _order(i: int, c: dict[str, Any], now: datetime, shipped: bool) -> dict[str,
         "paid_at": None if c.get("pays_later") else now.isoformat(),
         "total": str(89_000 + 15_000 * i),
         "currency": "IDR",
-        "customer": {"name": c["name"], "phone": c["phone"], "email": c["email"],
-                     "locale": c.get("locale", "id"), "timezone": c["tz"]},
+        "customer": {
+            "name": c["name"],
+            "phone": c["phone"],
+            "email": c["email"],
+            "locale": c.get("locale", "id"),
+            "timezone": c["tz"],
+        },
         "shipments": [{"carrier": "simulator", "courier": c["courier"], "tracking_number": number}]
-        if shipped else [],
+        if shipped
+        else [],
     }
 
 
@@ -126,9 +217,14 @@ class Demo:
 
     def __init__(self, rt: Runtime, console: Console, token: str, clock: ScaledClock):
         self.rt, self.console, self.token, self.clock = rt, console, token, clock
-        self.api = httpx.AsyncClient(base_url=rt.settings.server.public_url,
-                                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        self.late: list[tuple[datetime, str, dict[str, Any], str]] = []  # (when, method, body, path)
+        self.api = httpx.AsyncClient(
+            base_url=rt.settings.server.public_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        self.late: list[
+            tuple[datetime, str, dict[str, Any], str]
+        ] = []  # (when, method, body, path)
 
     async def seed(self) -> None:
         now = self.clock.now()
@@ -141,14 +237,21 @@ class Demo:
                 paid = order | {"status": "paid", "paid_at": None}
                 self.late.append((now + timedelta(hours=6), "orders", paid, ""))
                 ship = _order(i, c, now, shipped=True)["shipments"][0]
-                self.late.append((now + timedelta(hours=20), "shipments", ship,
-                                  order["external_id"]))
+                self.late.append(
+                    (now + timedelta(hours=20), "shipments", ship, order["external_id"])
+                )
             if c.get("returns"):
-                self.late.append((now + timedelta(days=4), "orders",
-                                  order | {"return_status": "requested"}, ""))
-                self.late.append((now + timedelta(days=5), "orders",
-                                  order | {"return_status": "received",
-                                           "refund_status": "completed"}, ""))
+                self.late.append(
+                    (now + timedelta(days=4), "orders", order | {"return_status": "requested"}, "")
+                )
+                self.late.append(
+                    (
+                        now + timedelta(days=5),
+                        "orders",
+                        order | {"return_status": "received", "refund_status": "completed"},
+                        "",
+                    )
+                )
 
     async def follow_ups(self) -> None:
         """Things that happen later in the shop: a payment, a parcel handed over, a return."""
@@ -165,19 +268,22 @@ class Demo:
 
     def counts(self) -> dict[str, Any]:
         with self.rt.sessions() as session:
-            shipments = dict(session.execute(
-                sa.select(Shipment.status, sa.func.count()).group_by(Shipment.status)).all())
-            rows = session.execute(
-                sa.select(Notification.trigger, Notification.channel, Notification.state,
-                          sa.func.count())
-                .group_by(Notification.trigger, Notification.channel, Notification.state)).all()
+            status = col(Shipment.status)
+            shipments = {
+                s: int(n)
+                for s, n in session.execute(sa.select(status, sa.func.count()).group_by(status))
+            }
+            rows = session.execute(sa.select(*KEYS, sa.func.count()).group_by(*KEYS)).all()
         return {"shipments": shipments, "notifications": rows}
 
     def settled(self, counts: dict[str, Any]) -> bool:
         open_states = {"pending", "sending"}
         waiting = sum(n for _, _, state, n in counts["notifications"] if state in open_states)
-        moving = sum(n for status, n in counts["shipments"].items()
-                     if status not in ("delivered", "returned_to_sender", "expired", "exception"))
+        moving = sum(
+            n
+            for status, n in counts["shipments"].items()
+            if status not in ("delivered", "returned_to_sender", "expired", "exception")
+        )
         return not self.late and waiting == 0 and moving == 0
 
     def view(self, counts: dict[str, Any], elapsed: float) -> Group:
@@ -196,10 +302,14 @@ class Demo:
             grid.setdefault(trigger, {}).setdefault(channel, Counter())[state] += n
         for trigger in TRIGGERS:
             if trigger in grid:
-                cells = [_cell(grid[trigger].get(ch, Counter())) for ch in ("whatsapp", "sms",
-                                                                            "email")]
+                cells = [
+                    _cell(grid[trigger].get(ch, Counter())) for ch in ("whatsapp", "sms", "email")
+                ]
                 msgs.add_row(trigger, *cells)
         return Group(ships, msgs)
+
+
+KEYS = (col(Notification.trigger), col(Notification.channel), col(Notification.state))
 
 
 def _cell(c: Counter[str]) -> str:
@@ -256,8 +366,14 @@ async def run_demo(base: Settings, console: Console, *, seconds: float, keep_ser
         upgrade(rt.engine)
         token = secrets.token_urlsafe(24)
         with rt.sessions() as session, session.begin():
-            create_merchant(session, slug="toko-batik-sekar", name="Toko Batik Sekar",
-                            token=token, now=clock.now(), settings=SHOP_SETTINGS)
+            create_merchant(
+                session,
+                slug="toko-batik-sekar",
+                name="Toko Batik Sekar",
+                token=token,
+                now=clock.now(),
+                settings=SHOP_SETTINGS,
+            )
         daemon = Daemon(rt, time_compression=clock.scale)
         running = asyncio.create_task(daemon.run())
         demo = Demo(rt, console, token, clock)
@@ -296,10 +412,12 @@ async def _wait_listening(daemon: Daemon) -> None:
 
 def _print_summary(console: Console, result: dict[str, Any], path: Path) -> None:
     total = sum(sum(ch.values()) for ch in result["notifications"].values())
-    console.print(f"\n[bold]{total} messages sent[/bold] in {result['wall_seconds']}s "
-                  f"for {sum(result['shipments'].values())} parcels; "
-                  f"duplicates {result['duplicates']}, failed {result['failed']}, "
-                  f"suppressed {result['suppressed']}.")
+    console.print(
+        f"\n[bold]{total} messages sent[/bold] in {result['wall_seconds']}s "
+        f"for {sum(result['shipments'].values())} parcels; "
+        f"duplicates {result['duplicates']}, failed {result['failed']}, "
+        f"suppressed {result['suppressed']}."
+    )
     if result["triggers_missing"]:
         console.print(f"[yellow]no message for: {', '.join(result['triggers_missing'])}[/yellow]")
     console.print(f"outbox: {result['outbox']}\nsummary: {path}")
@@ -307,9 +425,11 @@ def _print_summary(console: Console, result: dict[str, Any], path: Path) -> None
 
 async def _keep_serving(console: Console, rt: Runtime, daemon: Daemon) -> None:
     with rt.sessions() as session:
-        token = session.execute(sa.select(Shipment.public_token).limit(1)).scalar_one()
+        token = session.execute(sa.select(col(Shipment.public_token)).limit(1)).scalar_one()
     url = rt.settings.server.public_url
-    console.print(f"merchant UI: {url}/admin\ntracking page: {url}/t/{token}\n"
-                  f"API docs: {url}/api/docs\n(Ctrl-C to stop)")
+    console.print(
+        f"merchant UI: {url}/admin\ntracking page: {url}/t/{token}\n"
+        f"API docs: {url}/api/docs\n(Ctrl-C to stop)"
+    )
     with contextlib.suppress(asyncio.CancelledError):
         await daemon.stop_event.wait()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import structlog
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import col
 
 from notifier import metrics
 from notifier.orders.poller import poll_sources
@@ -124,12 +125,14 @@ class Daemon:
         def counts() -> dict[str, int]:
             with self.rt.sessions() as session:
                 rows = session.execute(
-                    sa.select(Notification.state, sa.func.count()).group_by(Notification.state)
+                    sa.select(col(Notification.state), sa.func.count()).group_by(
+                        col(Notification.state)
+                    )
                 ).all()
                 due = session.execute(
                     sa.select(sa.func.count())
                     .select_from(Shipment)
-                    .where(Shipment.next_check_at <= now)  # type: ignore[arg-type,operator]
+                    .where(col(Shipment.next_check_at) <= now)
                 ).scalar_one()
             return {str(state): int(n) for state, n in rows} | {"shipments_due": int(due)}
 
@@ -186,9 +189,9 @@ class Daemon:
             session.execute(
                 sa.update(Notification)
                 .where(
-                    Notification.lease_owner == self.rt.worker,  # type: ignore[arg-type]
-                    Notification.state == NotificationState.SENDING,
-                )  # type: ignore[arg-type]
+                    col(Notification.lease_owner) == self.rt.worker,
+                    col(Notification.state) == NotificationState.SENDING,
+                )
                 .values(state=NotificationState.PENDING, attempts=Notification.attempts - 1)
             )
             return count + release(session, Notification, self.rt.worker)

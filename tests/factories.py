@@ -27,20 +27,44 @@ def parcel(
     """An order for Rina with one parcel, due for polling now."""
     now = rt.clock.now()
     with rt.sessions() as session, session.begin():
-        rec = Recipient(merchant_id=merchant.id, name="Rina Wulandari", phone=phone,
-                        phone_kind="mobile" if phone else None, email=email, locale=locale,
-                        timezone=tz, created_at=now)
+        rec = Recipient(
+            merchant_id=merchant.id,
+            name="Rina Wulandari",
+            phone=phone,
+            phone_kind="mobile" if phone else None,
+            email=email,
+            locale=locale,
+            timezone=tz,
+            created_at=now,
+        )
         session.add(rec)
         session.flush()
-        order = Order(merchant_id=merchant.id, external_id=f"o-{number}",
-                      order_number=f"INV/{number}", recipient_id=rec.id, status="paid",
-                      paid_at=now, total_minor=150000, currency="IDR", created_at=now,
-                      updated_at=now)
+        order = Order(
+            merchant_id=merchant.id,
+            external_id=f"o-{number}",
+            order_number=f"INV/{number}",
+            recipient_id=rec.id,
+            status="paid",
+            paid_at=now,
+            total_minor=150000,
+            currency="IDR",
+            created_at=now,
+            updated_at=now,
+        )
         session.add(order)
         session.flush()
-        sh = Shipment(merchant_id=merchant.id, order_id=order.id, carrier=carrier,
-                      tracking_number=number, public_token=new_public_token(), status=status,
-                      next_check_at=now, created_at=now, updated_at=now, **shipment)
+        sh = Shipment(
+            merchant_id=merchant.id,
+            order_id=order.id,
+            carrier=carrier,
+            tracking_number=number,
+            public_token=new_public_token(),
+            status=status,
+            next_check_at=now,
+            created_at=now,
+            updated_at=now,
+            **shipment,
+        )
         session.add(sh)
     return sh
 

@@ -19,8 +19,14 @@ def test_mask_phone_and_email() -> None:
 def test_log_lines_are_scrubbed(capsys) -> None:
     logs.configure("INFO", "json")
     log = structlog.get_logger("test")
-    log.info("sent", to="+6281234567890", api_key="sk-live-123", auth_token="t0k",
-             note="reply to budi@example.com", merchant_id=7)
+    log.info(
+        "sent",
+        to="+6281234567890",
+        api_key="sk-live-123",
+        auth_token="t0k",
+        note="reply to budi@example.com",
+        merchant_id=7,
+    )
     logging.getLogger().handlers[0].flush()
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["to"] == "+62812****7890"

@@ -9,12 +9,20 @@ from notifier.senders.outbox import OutboxSender
 
 
 def msg(channel: str, **kw) -> OutgoingMessage:
-    base = dict(notification_id=7, dedupe_key=f"s1:shipped:1:{channel}", merchant_id=1,
-                trigger="shipped", channel=channel, to="rina@example.com" if channel == "email"
-                else "+6281234567890", to_name="Rina Wulandari", text="Halo Kak Rina, paketmu dikirim",
-                subject="Pesananmu dikirim" if channel == "email" else None,
-                html="<p>Halo Kak Rina</p>" if channel == "email" else None, shop_name="Toko Batik Sekar",
-                unsubscribe_url="http://x/u/abc" if channel == "email" else None)
+    base = dict(
+        notification_id=7,
+        dedupe_key=f"s1:shipped:1:{channel}",
+        merchant_id=1,
+        trigger="shipped",
+        channel=channel,
+        to="rina@example.com" if channel == "email" else "+6281234567890",
+        to_name="Rina Wulandari",
+        text="Halo Kak Rina, paketmu dikirim",
+        subject="Pesananmu dikirim" if channel == "email" else None,
+        html="<p>Halo Kak Rina</p>" if channel == "email" else None,
+        shop_name="Toko Batik Sekar",
+        unsubscribe_url="http://x/u/abc" if channel == "email" else None,
+    )
     return OutgoingMessage(**(base | kw))
 
 

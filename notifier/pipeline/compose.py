@@ -56,6 +56,11 @@ class Job:
     last_event: EventRow | None
     override: str | None  # the merchant's template source, if any
 
+    @property
+    def id(self) -> int:
+        assert self.notification.id is not None
+        return self.notification.id
+
 
 def carrier_name(carrier: str, courier: str | None) -> str:
     key = courier or carrier

@@ -8,6 +8,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from notifier.pipeline.detect import DELAY_STATUSES, PICKUP_STATUSES
 from notifier.pipeline.poll import lease_due
@@ -23,15 +24,15 @@ def candidates(now: datetime) -> sa.ColumnElement[bool]:
     yesterday = (now - timedelta(days=1)).date()
     quiet_since = now - SHORTEST_STALL
     return sa.and_(
-        Shipment.status.in_([s.value for s in DELAY_STATUSES]),  # type: ignore[attr-defined]
-        Shipment.delay_open.is_(False),  # type: ignore[attr-defined]
+        col(Shipment.status).in_([s.value for s in DELAY_STATUSES]),
+        col(Shipment.delay_open).is_(False),
         sa.or_(
-            Shipment.eta < yesterday,  # type: ignore[operator]
-            Shipment.last_event_at < quiet_since,  # type: ignore[operator]
+            col(Shipment.eta) < yesterday,
+            col(Shipment.last_event_at) < quiet_since,
             sa.and_(
-                Shipment.status.in_([s.value for s in PICKUP_STATUSES]),  # type: ignore[attr-defined]
-                Shipment.last_event_at.is_(None),  # type: ignore[union-attr]
-                Shipment.created_at < quiet_since,  # type: ignore[operator]
+                col(Shipment.status).in_([s.value for s in PICKUP_STATUSES]),
+                col(Shipment.last_event_at).is_(None),
+                col(Shipment.created_at) < quiet_since,
             ),
         ),
     )
@@ -39,7 +40,7 @@ def candidates(now: datetime) -> sa.ColumnElement[bool]:
 
 async def scan(rt: Runtime, *, chunk: int = 500) -> int:
     """Run detection on every candidate with no new events; returns notifications created."""
-    created, seen = 0, set()
+    created, seen = 0, set[int]()
     while True:
         now = rt.clock.now()
         leased = await asyncio.to_thread(lease_due, rt, now, chunk, candidates(now))

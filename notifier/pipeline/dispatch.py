@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import select
+from sqlmodel import col
 
 from carriers.base import Status
 from notifier import metrics
@@ -97,8 +97,8 @@ def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
     until = now + rt.span(rt.settings.dispatch.lease)
     with rt.sessions() as session, session.begin():
         due = sa.and_(
-            Notification.state.in_([S.PENDING, S.SENDING]),  # type: ignore[attr-defined]
-            Notification.next_attempt_at <= now,  # type: ignore[operator]
+            col(Notification.state).in_([S.PENDING, S.SENDING]),
+            col(Notification.next_attempt_at) <= now,
         )
         ids = lease(
             session,
@@ -116,11 +116,11 @@ def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
         jobs = _load(session, ids)
         session.add_all(
             NotificationAttempt(
-                notification_id=j.notification.id,
+                notification_id=j.id,
                 number=j.notification.attempts,
                 worker=rt.worker,
                 started_at=now,
-            )  # type: ignore[arg-type]
+            )
             for j in jobs
         )
         return jobs
@@ -128,12 +128,12 @@ def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
 
 def _load(session: Any, ids: Sequence[int]) -> list[compose.Job]:
     stmt = (
-        select(Notification, Order, Merchant, Recipient, Shipment)
-        .join(Order, Notification.order_id == Order.id)  # type: ignore[arg-type]
-        .join(Merchant, Notification.merchant_id == Merchant.id)  # type: ignore[arg-type]
-        .join(Recipient, Notification.recipient_id == Recipient.id)  # type: ignore[arg-type]
-        .outerjoin(Shipment, Notification.shipment_id == Shipment.id)  # type: ignore[arg-type]
-        .where(Notification.id.in_(ids))  # type: ignore[union-attr]
+        sa.select(Notification, Order, Merchant, Recipient, Shipment)
+        .join(Order, col(Notification.order_id) == col(Order.id))
+        .join(Merchant, col(Notification.merchant_id) == col(Merchant.id))
+        .join(Recipient, col(Notification.recipient_id) == col(Recipient.id))
+        .outerjoin(Shipment, col(Notification.shipment_id) == col(Shipment.id))
+        .where(col(Notification.id).in_(ids))
     )
     rows = session.execute(stmt).all()
     shipment_ids = {sh.id for *_, sh in rows if sh is not None}
@@ -157,12 +157,13 @@ def _last_events(session: Any, shipment_ids: set[int]) -> dict[int, EventRow]:
     if not shipment_ids:
         return {}
     newest = (
-        select(EventRow.shipment_id, sa.func.max(EventRow.id).label("id"))
-        .where(EventRow.shipment_id.in_(shipment_ids))  # type: ignore[attr-defined]
-        .group_by(EventRow.shipment_id)
+        sa.select(col(EventRow.shipment_id), sa.func.max(col(EventRow.id)).label("id"))
+        .where(col(EventRow.shipment_id).in_(shipment_ids))
+        .group_by(col(EventRow.shipment_id))
         .subquery()
     )
-    events = session.execute(select(EventRow).join(newest, EventRow.id == newest.c.id)).scalars()
+    stmt = sa.select(EventRow).join(newest, col(EventRow.id) == newest.c.id)
+    events = session.execute(stmt).scalars()
     return {e.shipment_id: e for e in events}
 
 
@@ -172,9 +173,9 @@ def _overrides(session: Any, keys: set[tuple[int, str, str]]) -> dict[tuple[int,
         return {}
     merchants = {k[0] for k in keys}
     stmt = (
-        select(TemplateOverride)
-        .where(TemplateOverride.merchant_id.in_(merchants), TemplateOverride.active)  # type: ignore[attr-defined]
-        .order_by(TemplateOverride.version)
+        sa.select(TemplateOverride)
+        .where(col(TemplateOverride.merchant_id).in_(merchants), col(TemplateOverride.active))
+        .order_by(col(TemplateOverride.version))
     )
     out = {}
     for row in session.execute(stmt).scalars():
@@ -336,7 +337,7 @@ def _record_one(session: Any, worker: str, v: Verdict, now: datetime) -> None:
         }
     done = session.execute(
         sa.update(Notification)
-        .where(Notification.id == v.id, Notification.lease_owner == worker)  # type: ignore[arg-type]
+        .where(col(Notification.id) == v.id, col(Notification.lease_owner) == worker)
         .values(**values)
     )
     if done.rowcount == 0:
@@ -345,9 +346,9 @@ def _record_one(session: Any, worker: str, v: Verdict, now: datetime) -> None:
     session.execute(
         sa.update(NotificationAttempt)
         .where(
-            NotificationAttempt.notification_id == v.id,  # type: ignore[arg-type]
-            NotificationAttempt.number == v.attempt,  # type: ignore[arg-type]
-            NotificationAttempt.worker == worker,  # type: ignore[arg-type]
+            col(NotificationAttempt.notification_id) == v.id,
+            col(NotificationAttempt.number) == v.attempt,
+            col(NotificationAttempt.worker) == worker,
         )
         .values(
             outcome=v.outcome,
@@ -360,9 +361,9 @@ def _record_one(session: Any, worker: str, v: Verdict, now: datetime) -> None:
         rid, channel, source = v.opt_out
         session.execute(
             sa.update(Recipient)
-            .where(Recipient.id == rid)  # type: ignore[arg-type]
+            .where(col(Recipient.id) == rid)
             .values({f"{channel}_opt_out_at": now, f"{channel}_opt_out_source": source[:64]})
         )
     if v.eta_told:
         sid, eta = v.eta_told
-        session.execute(sa.update(Shipment).where(Shipment.id == sid).values(eta_told=eta))  # type: ignore[arg-type]
+        session.execute(sa.update(Shipment).where(col(Shipment.id) == sid).values(eta_told=eta))

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import select
+from sqlmodel import col, select
 
 from carriers.base import TrackingResult
 from carriers.errors import CarrierAuthError, CarrierError
@@ -76,7 +76,7 @@ def lease_due(
     """Lease up to ``limit`` due shipments (or those matching ``due``) and load them."""
     until = now + rt.span(rt.settings.poll.lease)
     if due is None:
-        due = sa.and_(Shipment.next_check_at.is_not(None), Shipment.next_check_at <= now)  # type: ignore[union-attr,operator]
+        due = sa.and_(col(Shipment.next_check_at).is_not(None), col(Shipment.next_check_at) <= now)
     with rt.sessions() as session, session.begin():
         ids = lease(
             session,
@@ -97,10 +97,10 @@ def load(session: object, rt: Runtime, ids: Sequence[int]) -> list[Loaded]:
         return []
     stmt = (
         select(Shipment, Order, Merchant, Recipient)
-        .join(Order, Shipment.order_id == Order.id)  # type: ignore[arg-type]
-        .join(Merchant, Shipment.merchant_id == Merchant.id)  # type: ignore[arg-type]
-        .outerjoin(Recipient, Order.recipient_id == Recipient.id)  # type: ignore[arg-type]
-        .where(Shipment.id.in_(ids))  # type: ignore[union-attr]
+        .join(Order, col(Shipment.order_id) == col(Order.id))
+        .join(Merchant, col(Shipment.merchant_id) == col(Merchant.id))
+        .outerjoin(Recipient, col(Order.recipient_id) == col(Recipient.id))
+        .where(col(Shipment.id).in_(ids))
     )
     prefs: dict[int, object] = {}
     out = []

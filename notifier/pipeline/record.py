@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from carriers.base import ErrorKind, Status, TrackingEvent, TrackingResult
 from notifier import metrics
@@ -144,7 +145,7 @@ def _insert_events(
 def _event_row(
     shipment_id: int, seq: int, fp: str, event: TrackingEvent, tz: tzinfo, now: datetime
 ) -> dict[str, Any]:
-    row = {
+    row: dict[str, Any] = {
         "shipment_id": shipment_id,
         "fingerprint": fp,
         "seq": seq,
@@ -157,8 +158,9 @@ def _event_row(
         "created_at": now,
     }
     for key, limit in TEXT_LIMITS.items():
-        if isinstance(row[key], str):
-            row[key] = row[key][:limit]
+        value = row[key]
+        if isinstance(value, str):
+            row[key] = value[:limit]
     return row
 
 
@@ -284,8 +286,9 @@ def _update_shipments(session: Any, updates: list[dict[str, Any]], owner: str) -
         stmt = (
             sa.update(Shipment)
             .where(
-                Shipment.id == sa.bindparam("_id"), Shipment.lease_owner == sa.bindparam("_owner")
-            )  # type: ignore[arg-type]
+                col(Shipment.id) == sa.bindparam("_id"),
+                col(Shipment.lease_owner) == sa.bindparam("_owner"),
+            )
             .values({c: sa.bindparam(c) for c in keys if c != "_id"})
         )
         session.connection().execute(stmt, rows)

@@ -56,7 +56,8 @@ def release(session: Session, model: Any, owner: str) -> int:
         .values(lease_owner=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    return session.execute(stmt).rowcount  # type: ignore[attr-defined, no-any-return]
+    result: Any = session.execute(stmt)
+    return int(result.rowcount)
 
 
 def insert_ignoring(

@@ -41,8 +41,9 @@ def shipment(rt, sid: int) -> Shipment:
 async def test_sweep_stores_events_and_enqueues_once(rt, merchant) -> None:
     sh = parcel(rt, merchant)
     carrier = rt.carriers.get("scripted")
-    carrier.answers["JX0001"] = result("JX0001", S.OUT_FOR_DELIVERY, PICKED, OFD,
-                                       eta=date(2026, 12, 1))
+    carrier.answers["JX0001"] = result(
+        "JX0001", S.OUT_FOR_DELIVERY, PICKED, OFD, eta=date(2026, 12, 1)
+    )
     stats = await poll.sweep(rt)
     assert (stats.shipments, stats.new_events, stats.calls) == (1, 2, 1)
     got = shipment(rt, sh.id)
@@ -51,9 +52,14 @@ async def test_sweep_stores_events_and_enqueues_once(rt, merchant) -> None:
     assert got.next_check_at <= rt.clock.now() + timedelta(minutes=40)  # OFD is checked often
     first = notes(rt)
     # shipped (first scan) and out_for_delivery, on both of the merchant's channels
-    assert sorted(first) == sorted([("shipped", "email", "pending"), ("shipped", "whatsapp", "pending"),
-                                    ("out_for_delivery", "email", "pending"),
-                                    ("out_for_delivery", "whatsapp", "pending")])
+    assert sorted(first) == sorted(
+        [
+            ("shipped", "email", "pending"),
+            ("shipped", "whatsapp", "pending"),
+            ("out_for_delivery", "email", "pending"),
+            ("out_for_delivery", "whatsapp", "pending"),
+        ]
+    )
     # a re-poll with the same answer, and a repeated push of it, change nothing
     rt.clock.advance(hours=1)
     await poll.sweep(rt)
@@ -75,10 +81,16 @@ async def test_delivered_in_the_same_poll_suppresses_out_for_delivery(rt, mercha
     assert got[("shipped", "email")] == "suppressed"
     assert got[("feedback_request", "email")] == "pending"
     with rt.sessions() as session:
-        fb = session.exec(select(Notification).where(Notification.trigger == "feedback_request",
-                                                     Notification.channel == "email")).one()
-        reason = session.exec(select(Notification).where(
-            Notification.trigger == "out_for_delivery")).first().last_error
+        fb = session.exec(
+            select(Notification).where(
+                Notification.trigger == "feedback_request", Notification.channel == "email"
+            )
+        ).one()
+        reason = (
+            session.exec(select(Notification).where(Notification.trigger == "out_for_delivery"))
+            .first()
+            .last_error
+        )
     assert fb.not_before >= rt.clock.now() + timedelta(days=2)
     assert reason == "superseded by delivered"
 
@@ -92,7 +104,8 @@ async def test_carrier_outage_backs_off_and_other_carriers_go_on(rt, merchant) -
     other.answers["OK1"] = result("OK1", S.IN_TRANSIT, PICKED)
     rt.carriers.install("simulator-ok", other)
     rt.carriers.get("scripted").answers["BAD1"] = CarrierUnavailable(
-        "server error", carrier="scripted", status_code=503, retry_after=900)
+        "server error", carrier="scripted", status_code=503, retry_after=900
+    )
     stats = await poll.sweep(rt)
     assert stats.failures == 1
     b, g = shipment(rt, bad.id), shipment(rt, good.id)
@@ -110,16 +123,17 @@ async def test_unknown_carrier_is_recorded_not_fatal(rt, merchant) -> None:
 
 async def test_dispatch_sends_and_records(rt, merchant) -> None:
     parcel(rt, merchant)
-    rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.OUT_FOR_DELIVERY, PICKED, OFD,
-                                                           eta=date(2026, 12, 1))
+    rt.carriers.get("scripted").answers["JX0001"] = result(
+        "JX0001", S.OUT_FOR_DELIVERY, PICKED, OFD, eta=date(2026, 12, 1)
+    )
     await poll.sweep(rt)
     stats = await dispatch.dispatch(rt)
     assert stats.by_state == {"sent": 4}
     sender = rt.extra["sender"]
-    wa = [m for m in sender.sent if m.channel == "whatsapp" and m.trigger == "out_for_delivery"][0]
+    wa = next(m for m in sender.sent if m.channel == "whatsapp" and m.trigger == "out_for_delivery")
     assert wa.to == "+6281234567890"
     assert "/t/" in wa.text and "INV/JX0001" in wa.text
-    email = [m for m in sender.sent if m.channel == "email"][0]
+    email = next(m for m in sender.sent if m.channel == "email")
     assert email.subject and email.html and email.unsubscribe_url
     with rt.sessions() as session:
         rows = session.exec(select(Notification)).all()
@@ -186,7 +200,8 @@ async def test_permanent_error_fails_once_and_opt_out_sticks(rt, merchant) -> No
     rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
     await poll.sweep(rt)
     rt.extra["sender"].fail["+6281234567890"] = PermanentSendError(
-        "unsubscribed recipient", provider="memory", code="21610", opted_out=True)
+        "unsubscribed recipient", provider="memory", code="21610", opted_out=True
+    )
     await dispatch.dispatch(rt)
     with rt.sessions() as session:
         n = session.exec(select(Notification)).one()
@@ -199,9 +214,16 @@ async def test_template_error_fails_that_message_only(rt, merchant) -> None:
     parcel(rt, merchant)
     rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
     with rt.sessions() as session, session.begin():
-        session.add(TemplateOverride(merchant_id=merchant.id, trigger="shipped", channel="whatsapp",
-                                     locale="id", source="Halo {{ customer.nmae }}",
-                                     created_at=rt.clock.now()))
+        session.add(
+            TemplateOverride(
+                merchant_id=merchant.id,
+                trigger="shipped",
+                channel="whatsapp",
+                locale="id",
+                source="Halo {{ customer.nmae }}",
+                created_at=rt.clock.now(),
+            )
+        )
     await poll.sweep(rt)
     await dispatch.dispatch(rt)
     got = {(t, c): s for t, c, s in notes(rt)}
@@ -212,8 +234,14 @@ async def test_template_error_fails_that_message_only(rt, merchant) -> None:
 
 
 async def test_delay_scan_notices_a_passed_eta_without_calling_the_carrier(rt, merchant, clock):
-    sh = parcel(rt, merchant, status="in_transit", eta=date(2026, 11, 29),
-                eta_told=date(2026, 11, 29), last_event_at=clock.now() - timedelta(hours=20))
+    sh = parcel(
+        rt,
+        merchant,
+        status="in_transit",
+        eta=date(2026, 11, 29),
+        eta_told=date(2026, 11, 29),
+        last_event_at=clock.now() - timedelta(hours=20),
+    )
     with rt.sessions() as session, session.begin():
         session.execute(sa.update(Shipment).values(next_check_at=clock.now() + timedelta(hours=3)))
     assert await delays.scan(rt) == 2  # email + whatsapp
@@ -227,8 +255,11 @@ async def test_delay_scan_notices_a_passed_eta_without_calling_the_carrier(rt, m
 async def test_opted_out_channel_is_recorded_suppressed(rt, merchant) -> None:
     sh = parcel(rt, merchant)
     with rt.sessions() as session, session.begin():
-        session.execute(sa.update(Recipient).values(whatsapp_opt_out_at=rt.clock.now(),
-                                                    whatsapp_opt_out_source="STOP"))
+        session.execute(
+            sa.update(Recipient).values(
+                whatsapp_opt_out_at=rt.clock.now(), whatsapp_opt_out_source="STOP"
+            )
+        )
     rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
     await poll.sweep(rt)
     with rt.sessions() as session:
@@ -238,8 +269,9 @@ async def test_opted_out_channel_is_recorded_suppressed(rt, merchant) -> None:
 
 
 @pytest.mark.parametrize("kill_after_lease", [True])
-async def test_crashed_send_is_retried_after_lease_expiry_and_counted(rt, merchant, clock,
-                                                                     kill_after_lease) -> None:
+async def test_crashed_send_is_retried_after_lease_expiry_and_counted(
+    rt, merchant, clock, kill_after_lease
+) -> None:
     parcel(rt, merchant, phone=None)
     rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
     await poll.sweep(rt)

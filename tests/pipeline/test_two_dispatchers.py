@@ -72,8 +72,11 @@ def test_two_processes_send_each_message_once(pg_rt_schema, tmp_path) -> None:
     assert len(keys) == MESSAGES
     assert max(keys.values()) == 1, [k for k, n in keys.items() if n > 1][:5]
     with engine.connect() as conn:
-        states = dict(conn.execute(sa.select(Notification.state, sa.func.count())
-                                   .group_by(Notification.state)).all())
+        states = dict(
+            conn.execute(
+                sa.select(Notification.state, sa.func.count()).group_by(Notification.state)
+            ).all()
+        )
         workers = conn.execute(sa.select(sa.func.count(sa.distinct(NotificationAttempt.worker))))
         assert states == {"sent": MESSAGES}
         assert workers.scalar_one() == 2  # both processes really took part
@@ -83,23 +86,70 @@ def _seed(engine) -> None:
     from notifier.store.models import Merchant, Order, Recipient
 
     with engine.begin() as conn:
-        conn.execute(sa.insert(Merchant).values(id=1, slug="sekar", name="Toko Batik Sekar",
-                                                api_token_hash="x" * 64, country="ID", locale="id",
-                                                timezone="Asia/Jakarta", settings={},
-                                                created_at=START))
-        conn.execute(sa.insert(Recipient).values(id=1, merchant_id=1, name="Rina",
-                                                 phone="+6281234567890", phone_kind="mobile",
-                                                 locale="id", timezone="Asia/Jakarta",
-                                                 created_at=START))
-        conn.execute(sa.insert(Order).values(
-            [dict(id=i, merchant_id=1, external_id=f"o{i}", order_number=f"INV/{i}",
-                  recipient_id=1, status="paid", source="api", created_at=START, updated_at=START)
-             for i in range(1, MESSAGES + 1)]))
-        conn.execute(sa.insert(Notification).values(
-            [dict(merchant_id=1, order_id=i, recipient_id=1, trigger="order_confirmed",
-                  channel="whatsapp", episode="1", dedupe_key=f"o{i}:order_confirmed:1:whatsapp",
-                  state="pending", next_attempt_at=START, attempts=0, context={},
-                  created_at=START, updated_at=START)
-             for i in range(1, MESSAGES + 1)]))
+        conn.execute(
+            sa.insert(Merchant).values(
+                id=1,
+                slug="sekar",
+                name="Toko Batik Sekar",
+                api_token_hash="x" * 64,
+                country="ID",
+                locale="id",
+                timezone="Asia/Jakarta",
+                settings={},
+                created_at=START,
+            )
+        )
+        conn.execute(
+            sa.insert(Recipient).values(
+                id=1,
+                merchant_id=1,
+                name="Rina",
+                phone="+6281234567890",
+                phone_kind="mobile",
+                locale="id",
+                timezone="Asia/Jakarta",
+                created_at=START,
+            )
+        )
+        conn.execute(
+            sa.insert(Order).values(
+                [
+                    dict(
+                        id=i,
+                        merchant_id=1,
+                        external_id=f"o{i}",
+                        order_number=f"INV/{i}",
+                        recipient_id=1,
+                        status="paid",
+                        source="api",
+                        created_at=START,
+                        updated_at=START,
+                    )
+                    for i in range(1, MESSAGES + 1)
+                ]
+            )
+        )
+        conn.execute(
+            sa.insert(Notification).values(
+                [
+                    dict(
+                        merchant_id=1,
+                        order_id=i,
+                        recipient_id=1,
+                        trigger="order_confirmed",
+                        channel="whatsapp",
+                        episode="1",
+                        dedupe_key=f"o{i}:order_confirmed:1:whatsapp",
+                        state="pending",
+                        next_attempt_at=START,
+                        attempts=0,
+                        context={},
+                        created_at=START,
+                        updated_at=START,
+                    )
+                    for i in range(1, MESSAGES + 1)
+                ]
+            )
+        )
     with engine.connect() as conn:
         assert conn.execute(select(sa.func.count()).select_from(Notification)).scalar() == MESSAGES

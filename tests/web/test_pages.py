@@ -26,10 +26,12 @@ async def test_tracking_page_shows_status_eta_and_events_in_indonesian(rt, merch
 
     sh = parcel(rt, merchant)
     rt.carriers.get("scripted").answers["JX0001"] = result(
-        "JX0001", S.OUT_FOR_DELIVERY,
+        "JX0001",
+        S.OUT_FOR_DELIVERY,
         ("2026-12-01T08:00:00+07:00", S.IN_TRANSIT, "Paket diterima di gudang Jakarta"),
         ("2026-12-01T09:00:00+07:00", S.OUT_FOR_DELIVERY, "Paket sedang diantar kurir"),
-        eta=date(2026, 12, 1))
+        eta=date(2026, 12, 1),
+    )
     await poll.sweep(rt)
     page = await client.get(f"/t/{sh.public_token}")
     assert page.status_code == 200
