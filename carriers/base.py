@@ -47,6 +47,7 @@ class ErrorKind(StrEnum):
     AUTH = "auth"
     RATE_LIMITED = "rate_limited"
     BAD_REQUEST = "bad_request"
+    UNAVAILABLE = "unavailable"  # the carrier's own server error, reported inside a body
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import secrets
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from notifier import logs, plugins
+from notifier.carriers_cli import app as carriers_app
 from notifier.clock import Clock, ScaledClock, SystemClock
 from notifier.errors import ConfigError, NotifierError
 from notifier.orders.cli import app as orders_app
@@ -26,7 +26,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations and backups.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
-carriers_app = typer.Typer(help="Carrier adapters.", no_args_is_help=True)
 simulator_app = typer.Typer(help="The built-in carrier simulator.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Merchant accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -136,40 +135,6 @@ def config_show() -> None:
     """Print the effective settings as JSON, secrets masked."""
     settings = boot()
     out.print_json(json.dumps(settings.model_dump(mode="json"), default=str))
-
-
-@carriers_app.command("list")
-def carriers_list() -> None:
-    """Print the installed carrier ids, one a line."""
-    for name in plugins.names("carriers"):
-        typer.echo(name)
-
-
-@carriers_app.command("parse")
-def carriers_parse(
-    carrier: Annotated[str, typer.Option("--carrier", help="Carrier id.")],
-    file: Annotated[Path, typer.Argument(help="A response body (JSON or XML).")],
-) -> None:
-    """Print the normalized result of one carrier API response body as JSON."""
-    from carriers.errors import CarrierError
-
-    try:
-        cls = plugins.load_carrier(carrier)
-        body = file.read_bytes()
-    except KeyError as e:
-        fail(str(e.args[0]))
-    except OSError as e:
-        fail(f"cannot read {file}: {e.strerror}")
-    try:
-        results = cls.parse(body)
-    except CarrierError as e:
-        fail(str(e))
-    if not results:
-        fail(f"{carrier}: the body holds no tracking result")
-    shown = results[0].as_dict()
-    if len(results) > 1:
-        shown["results"] = [r.as_dict() for r in results]
-    typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
 
 
 @simulator_app.command("serve")

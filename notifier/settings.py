@@ -125,6 +125,48 @@ class OutboxSenderSettings(_Section):
     dir: Path = Path("var/outbox")
 
 
+class SendgridSettings(_Section):
+    """``senders.sendgrid`` (names are a contract)."""
+
+    api_key: SecretStr | None = None
+    api_base: str = "https://api.sendgrid.com"
+    from_email: str | None = None
+    from_name: str | None = None
+    unsubscribe_group: int | None = None  # SendGrid ASM group id, optional
+    webhook_public_key: str | None = None  # Event Webhook verification key (base64 ECDSA)
+    timeout: float = Field(10.0, gt=0)  # s; the library sets none
+
+
+class TwilioSettings(_Section):
+    """``senders.twilio`` for both ``twilio_sms`` and ``twilio_whatsapp`` (names are a contract)."""
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    api_base: str = "https://api.twilio.com"
+    sms_from: str | None = None
+    whatsapp_from: str | None = None
+    messaging_service_sid: str | None = None
+    # WhatsApp business-initiated messages: approved Content templates per trigger and locale,
+    # {"shipped": {"id": "HX...", "en": "HX..."}}; what to do on 63016 (outside the session).
+    whatsapp_templates: dict[str, dict[str, str]] = {}
+    whatsapp_fallback: Literal["template", "sms", "none"] = "template"
+    sms_segment_budget: int = Field(3, ge=1)  # segments a merchant pays for per SMS at most
+    timeout: float = Field(10.0, gt=0)
+
+
+class SmtpSettings(_Section):
+    """``senders.smtp`` (names are a contract)."""
+
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = True  # required by default; turn off only for a local relay
+    from_email: str | None = None
+    from_name: str | None = None
+    timeout: float = Field(10.0, gt=0)
+
+
 class SendersSettings(BaseModel):
     """Which sender serves each channel, and each sender's own section."""
 
@@ -134,10 +176,17 @@ class SendersSettings(BaseModel):
     sms: str = "outbox"
     whatsapp: str = "outbox"
     outbox: OutboxSenderSettings = OutboxSenderSettings()
+    sendgrid: SendgridSettings = SendgridSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     def section(self, sender_id: str) -> dict[str, Any]:
-        """A sender's own settings as a plain dict (secrets still wrapped)."""
-        value = getattr(self, sender_id, None)
+        """A sender's own settings as a plain dict (secrets still wrapped).
+
+        ``twilio_sms`` and ``twilio_whatsapp`` share the ``twilio`` section.
+        """
+        key = "twilio" if sender_id.startswith("twilio_") else sender_id
+        value = getattr(self, key, None)
         if isinstance(value, BaseModel):
             return value.model_dump()
         return dict(value) if isinstance(value, dict) else {}

@@ -25,7 +25,13 @@ from notifier.store.models import TrackingEvent as EventRow
 
 # Item errors that will not fix themselves: back off as for a failure.
 FAILING_KINDS = frozenset(
-    {ErrorKind.AUTH, ErrorKind.RATE_LIMITED, ErrorKind.BAD_REQUEST, ErrorKind.INVALID_NUMBER}
+    {
+        ErrorKind.AUTH,
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.BAD_REQUEST,
+        ErrorKind.INVALID_NUMBER,
+        ErrorKind.UNAVAILABLE,
+    }
 )
 TEXT_LIMITS = {"description": 1000, "location": 300, "raw_code": 200, "time_raw": 40}
 
