@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:30:42.649437
+Create Date: 2026-11-26 02:10:05.196773
 """
 
 from collections.abc import Sequence
@@ -36,6 +36,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('api_token_hash', name=op.f('uq_merchant_api_token_hash')),
     sa.UniqueConstraint('slug', name=op.f('uq_merchant_slug'))
     )
+    op.create_table('provider_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('received_at', notifier.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_event')),
+    sa.UniqueConstraint('provider', 'event_id', name=op.f('uq_provider_event_provider_event_id'))
+    )
     op.create_table('recipient',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('merchant_id', sa.Integer(), nullable=False),
@@ -51,6 +59,7 @@ def upgrade() -> None:
     sa.Column('sms_opt_out_source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('whatsapp_opt_out_at', notifier.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('whatsapp_opt_out_source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('whatsapp_last_inbound_at', notifier.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', notifier.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_recipient_merchant_id_merchant')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recipient'))
@@ -91,6 +100,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('template_override', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_template_override_merchant_id'), ['merchant_id'], unique=False)
+
+    op.create_table('inbound_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('merchant_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('from_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('handled_as', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('received_at', notifier.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_inbound_message_merchant_id_merchant')),
+    sa.ForeignKeyConstraint(['recipient_id'], ['recipient.id'], name=op.f('fk_inbound_message_recipient_id_recipient')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_message')),
+    sa.UniqueConstraint('provider_message_id', name=op.f('uq_inbound_message_provider_message_id'))
+    )
+    with op.batch_alter_table('inbound_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inbound_message_merchant_id'), ['merchant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inbound_message_recipient_id'), ['recipient_id'], unique=False)
 
     op.create_table('order',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -263,6 +291,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_merchant_id'))
 
     op.drop_table('order')
+    with op.batch_alter_table('inbound_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inbound_message_recipient_id'))
+        batch_op.drop_index(batch_op.f('ix_inbound_message_merchant_id'))
+
+    op.drop_table('inbound_message')
     with op.batch_alter_table('template_override', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_template_override_merchant_id'))
 
@@ -276,5 +309,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_recipient_merchant_id'))
 
     op.drop_table('recipient')
+    op.drop_table('provider_event')
     op.drop_table('merchant')
     # ### end Alembic commands ###

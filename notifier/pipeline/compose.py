@@ -4,7 +4,7 @@ see :mod:`notifier.templating`) and into the addressed message a sender takes. P
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -145,8 +145,16 @@ def address(job: Job) -> str | None:
     return rec.email if job.notification.channel == "email" else rec.phone
 
 
+WHATSAPP_SESSION = timedelta(hours=24)  # Meta's customer service window
+
+
+def _session_open(job: Job, now: datetime) -> bool:
+    last = job.recipient.whatsapp_last_inbound_at
+    return last is not None and now - last < WHATSAPP_SESSION
+
+
 def outgoing(
-    job: Job, to: str, rendered: Any, ctx: dict[str, Any], callback: str | None
+    job: Job, to: str, rendered: Any, ctx: dict[str, Any], now: datetime
 ) -> OutgoingMessage:
     n = job.notification
     assert n.id is not None
@@ -165,6 +173,6 @@ def outgoing(
         shop_name=ctx["shop"]["name"],
         reply_to=ctx["shop"]["cs_email"],
         unsubscribe_url=ctx["unsubscribe_url"],
-        status_callback=callback,
+        session_open=_session_open(job, now),
         metadata={"notification_id": str(n.id), "trigger": n.trigger},
     )

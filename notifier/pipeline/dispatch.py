@@ -256,7 +256,7 @@ async def _render_and_send(rt: Runtime, job: compose.Job, party: Party, sender: 
         )
     except TemplateError as err:
         return Verdict(n.id, S.FAILED, error=f"template: {err}", outcome="permanent")
-    message = compose.outgoing(job, compose.address(job) or "", rendered, ctx, None)
+    message = compose.outgoing(job, compose.address(job) or "", rendered, ctx, rt.clock.now())
     base = Verdict(n.id, S.SENT, sender=sender.id, subject=rendered.subject, body=rendered.text)
     try:
         result = await sender.send(message)

@@ -26,6 +26,7 @@ class OutgoingMessage:
     reply_to: str | None = None
     unsubscribe_url: str | None = None
     status_callback: str | None = None
+    session_open: bool = False  # WhatsApp: the shopper wrote to us in the last 24 h
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 

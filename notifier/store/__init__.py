@@ -2,11 +2,13 @@
 
 from notifier.store.db import make_engine, session_factory
 from notifier.store.models import (
+    InboundMessage,
     Merchant,
     Notification,
     NotificationAttempt,
     NotificationState,
     Order,
+    ProviderEvent,
     Recipient,
     Shipment,
     SourceCursor,
@@ -15,11 +17,13 @@ from notifier.store.models import (
 )
 
 __all__ = [
+    "InboundMessage",
     "Merchant",
     "Notification",
     "NotificationAttempt",
     "NotificationState",
     "Order",
+    "ProviderEvent",
     "Recipient",
     "Shipment",
     "SourceCursor",

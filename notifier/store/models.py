@@ -77,6 +77,8 @@ class Recipient(SQLModel, table=True):
     sms_opt_out_source: str | None = Field(default=None, max_length=64)
     whatsapp_opt_out_at: datetime | None = _ts()
     whatsapp_opt_out_source: str | None = Field(default=None, max_length=64)
+    # The shopper's last WhatsApp message to us: free-form replies are allowed for 24 h after it.
+    whatsapp_last_inbound_at: datetime | None = _ts()
     created_at: datetime = _ts(nullable=False)
 
 
@@ -229,3 +231,32 @@ class SourceCursor(SQLModel, table=True):
     cursor: str | None = Field(default=None, max_length=500)
     last_run_at: datetime | None = _ts()
     last_error: str | None = Field(default=None, max_length=1000)
+
+
+class ProviderEvent(SQLModel, table=True):
+    """A provider callback already applied (SendGrid ``sg_event_id``, Twilio status per SID and
+    state...): replays and retries of the same event are recognised and ignored."""
+
+    __tablename__ = "provider_event"
+    __table_args__ = (sa.UniqueConstraint("provider", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    event_id: str = Field(max_length=200)
+    received_at: datetime = _ts(nullable=False)
+
+
+class InboundMessage(SQLModel, table=True):
+    """A message a shopper sent us (STOP, a question, a reply) and what we did with it."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: int | None = Field(default=None, foreign_key="merchant.id", index=True)
+    recipient_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
+    channel: str = Field(max_length=16)
+    from_address: str = Field(max_length=64)
+    body: str = Field(default="", sa_type=sa.Text)
+    provider_message_id: str | None = Field(default=None, max_length=200, unique=True)
+    handled_as: str = Field(default="", max_length=32)  # opt_out, opt_in, status_reply, forwarded
+    received_at: datetime = _ts(nullable=False)
