@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from carriers.base import FINAL_STATUSES, Status
@@ -27,12 +28,13 @@ from notifier.orders.schema import CANCELLED_STATUSES, OrderIn, ShipmentIn
 from notifier.pipeline.detect import Trigger
 from notifier.pipeline.outbox import Party, enqueue
 from notifier.settings import NotifyDefaults
-from notifier.store.lease import insert_ignoring
 from notifier.store.models import Merchant, Order, Recipient, Shipment
 
 Outcome = Literal["created", "updated", "unchanged"]
 ShipmentKey = tuple[str, str, str]  # carrier, courier ('' for direct carriers), tracking number
 
+ORDER_KEY = ("merchant_id", "external_id")  # the unique constraints ingest relies on
+SHIPMENT_KEY = ("merchant_id", "carrier", "courier", "tracking_number")
 NO_CONTACT_WARNING = "no phone or email: the shopper will not get messages"
 
 
@@ -291,16 +293,10 @@ def _create_order(
         created_at=now,
         updated_at=now,
     )
-    ids = insert_ignoring(
-        session,
-        Order,
-        [row.model_dump(exclude={"id"})],
-        ["merchant_id", "external_id"],
-        returning=[Order.id],
-    )
+    new_id = _insert_new(session, Order, row.model_dump(exclude={"id"}), ORDER_KEY)
     order = find_order(session, merchant.id, order_in.external_id)
     assert order is not None
-    return order, bool(ids)
+    return order, new_id is not None
 
 
 def _paid_at(
@@ -351,14 +347,8 @@ def _attach(
                 touched = _assign(known[key], {"tracking_url": shipment_in.tracking_url}) or touched
             continue
         rows.setdefault(key, _new_shipment(merchant.id, order, shipment_in, now))
-    ids = insert_ignoring(
-        session,
-        Shipment,
-        list(rows.values()),
-        ["merchant_id", "carrier", "courier", "tracking_number"],
-        returning=[Shipment.id],
-    )
-    new_ids = [row[0] for row in ids]
+    inserted = (_insert_new(session, Shipment, row, SHIPMENT_KEY) for row in rows.values())
+    new_ids = [i for i in inserted if i is not None]
     if not new_ids:
         return [], touched
     new = list(session.exec(select(Shipment).where(col(Shipment.id).in_(new_ids))))
@@ -410,6 +400,24 @@ def _announce(session: Session, party: Party, new: Sequence[Shipment], now: date
     if party.order.status in CANCELLED_STATUSES:
         return 0
     return sum(enqueue(session, party, shipment, [Trigger("shipped")], now) for shipment in new)
+
+
+def _insert_new(
+    session: Session, model: Any, row: dict[str, Any], key: Sequence[str]
+) -> int | None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id: the new row's id, or None when the
+    row exists (a concurrent request made it first; on PostgreSQL we waited for it to commit).
+
+    One row per statement with bound parameters, so the compiled statement is cached: the
+    multi-row VALUES of ``store.lease.insert_ignoring`` is compiled afresh on every call, which
+    is most of the cost of importing thousands of orders.
+    """
+    session.flush()  # the statement goes straight to the connection
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).on_conflict_do_nothing(index_elements=list(key)).returning(model.id)
+    value = session.connection().execute(stmt, row).scalar()
+    return int(value) if value is not None else None
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
