@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
@@ -94,6 +95,12 @@ META_KINDS: dict[int, ErrorKind] = {
 OK_CODES = frozenset({200, 201})
 EXPECT = (200, 201, 400, 404, 422)  # statuses whose bodies carry the meta envelope
 LIST_LIMIT = 200  # trackings per page (documented maximum)
+# Status -> the reason ``POST /trackings/{id}/mark-as-completed`` takes (DELIVERED, LOST or
+# RETURNED_TO_SENDER); anything else that we consider final (expired by us) is reported as lost.
+COMPLETED_REASONS: dict[Status, str] = {
+    Status.DELIVERED: "DELIVERED",
+    Status.RETURNED_TO_SENDER: "RETURNED_TO_SENDER",
+}
 
 
 def _status(tag: str | None, subtag: str | None, fallback: Status) -> Status:
@@ -288,6 +295,47 @@ class Adapter(HttpAdapter):
             "POST", "/trackings", numbers=[number], json=payload, headers=headers, expect=EXPECT
         )
         return _with_http(parse(resp.content, [number]), resp.status_code)
+
+    async def stop(
+        self, numbers: Sequence[str], courier: str | None = None
+    ) -> dict[str, ItemError | None]:
+        """Mark the numbers' trackings completed so AfterShip stops updating them (and stops
+        pushing). ``POST /trackings/{id}/mark-as-completed`` ("the tracking won't auto update
+        until retrack it"); the id comes from one ``GET /trackings`` for the batch.
+
+        Returns, per number, None when stopped (or when AfterShip does not track it, or expired
+        it itself), else the item error. The reason is AfterShip's own status of the tracking
+        (delivered, returned, else lost). Raises CarrierError when a whole call fails.
+        """
+        headers = {"as-api-key": self.setting("api_key")}
+        params: dict[str, Any] = {"tracking_numbers": ",".join(numbers), "limit": LIST_LIMIT}
+        if courier:
+            params["slug"] = courier
+        resp = await self.request(
+            "GET", "/trackings", numbers=numbers, params=params, headers=headers, expect=EXPECT
+        )
+        results = _with_http(parse(resp.content, numbers), resp.status_code)
+        found = align(self.id, numbers, results)
+        return {n: await self._complete(n, r, headers) for n, r in zip(numbers, found, strict=True)}
+
+    async def _complete(
+        self, number: str, found: TrackingResult, headers: dict[str, str]
+    ) -> ItemError | None:
+        tracking_id = text(found.raw.get("id")) if found.raw and not found.error else None
+        if found.error or not tracking_id or found.status is Status.EXPIRED:
+            missing = found.error is None or found.error.kind is ErrorKind.NOT_FOUND
+            return None if missing else found.error  # nothing to stop, or AfterShip stopped it
+        reason = COMPLETED_REASONS.get(found.status or Status.EXCEPTION, "LOST")
+        done = await self.request(
+            "POST",
+            f"/trackings/{quote(tracking_id, safe='')}/mark-as-completed",
+            numbers=[number],
+            json={"reason": reason},
+            headers=headers,
+            expect=EXPECT,
+        )
+        answer = _with_http(parse(done.content, [number]), done.status_code)
+        return next((r.error for r in answer if r.error), None)
 
 
 def _key(number: str) -> str:

@@ -301,6 +301,23 @@ class Adapter(HttpAdapter):
                     found[_key(r.tracking_number)] = r
         return align(self.id, numbers, list(found.values()))
 
+    async def stop(
+        self, numbers: Sequence[str], courier: str | None = None
+    ) -> dict[str, ItemError | None]:
+        """Stop tracking the numbers (``POST /stoptrack``, up to 40): 17TRACK stops refreshing
+        them and stops pushing; they stay readable with ``gettrackinfo``.
+
+        Returns, per number, None when stopped (or never registered), else the item error
+        (a whole-request error applies to every number). Raises CarrierError when the call
+        fails.
+        """
+        results, _ = await self._post("/stoptrack", numbers, courier)
+        found = align(self.id, numbers, results)
+        return {
+            n: None if not r.error or r.error.code == str(NOT_REGISTERED) else r.error
+            for n, r in zip(numbers, found, strict=True)
+        }
+
     async def _post(
         self, path: str, numbers: Sequence[str], courier: str | None
     ) -> tuple[list[TrackingResult], bool]:

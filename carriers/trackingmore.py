@@ -23,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError
@@ -289,3 +290,40 @@ class Adapter(HttpAdapter):
                 if not (r.error and r.error.code == "4101")  # exists already: not news
             ]
         return align(self.id, numbers, results)
+
+    async def stop(
+        self, numbers: Sequence[str], courier: str | None = None
+    ) -> dict[str, ItemError | None]:
+        """Delete the numbers' trackings (``DELETE /trackings/delete/{id}``; the ids come from
+        one ``GET /trackings/get``), so TrackingMore stops updating and pushing them.
+
+        Returns, per number, None when deleted (or unknown to TrackingMore), else the item
+        error. Raises CarrierError when a whole call fails.
+        """
+        headers = {"Tracking-Api-Key": self.setting("api_key")}
+        params = {"tracking_numbers": ",".join(numbers)}
+        if courier:
+            params["courier_code"] = courier
+        resp = await self.request(
+            "GET", "/trackings/get", numbers=numbers, params=params, headers=headers, expect=EXPECT
+        )
+        found = align(self.id, numbers, _with_http(parse(resp.content, numbers), resp.status_code))
+        return {n: await self._delete(n, r, headers) for n, r in zip(numbers, found, strict=True)}
+
+    async def _delete(
+        self, number: str, found: TrackingResult, headers: dict[str, str]
+    ) -> ItemError | None:
+        tracking_id = text(found.raw.get("id")) if found.raw and not found.error else None
+        if found.error or not tracking_id:
+            missing = found.error is None or found.error.kind is ErrorKind.NOT_FOUND
+            return None if missing else found.error
+        resp = await self.request(
+            "DELETE",
+            f"/trackings/delete/{quote(tracking_id, safe='')}",
+            numbers=[number],
+            headers=headers,
+            expect=EXPECT,
+        )
+        answer = _with_http(parse(resp.content, [number]), resp.status_code)
+        error = next((r.error for r in answer if r.error), None)
+        return None if error is None or error.code == "4102" else error  # 4102: already gone
