@@ -22,9 +22,9 @@ from notifier.web.deps import MerchantDep, RuntimeDep, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
 SOURCE = "api"
+# 422 is FastAPI's own: `detail` lists each field (`loc`) with the reason (`msg`).
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No bearer token, or not a merchant's token"},
-    422: {"description": "Invalid input; `detail` lists each field with the reason"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such order"}}
 
