@@ -20,10 +20,11 @@ SHORTEST_STALL = timedelta(hours=12)  # no merchant sets a stall gap below this
 
 
 def candidates(now: datetime) -> sa.ColumnElement[bool]:
-    """Shipments that may have become late since they were last looked at."""
+    """Shipments that may have become late, not yet looked at since ``now``."""
     yesterday = (now - timedelta(days=1)).date()
     quiet_since = now - SHORTEST_STALL
     return sa.and_(
+        col(Shipment.updated_at) < now,  # one look per scan: recording sets updated_at
         col(Shipment.status).in_([s.value for s in DELAY_STATUSES]),
         col(Shipment.delay_open).is_(False),
         sa.or_(
@@ -40,14 +41,12 @@ def candidates(now: datetime) -> sa.ColumnElement[bool]:
 
 async def scan(rt: Runtime, *, chunk: int = 500) -> int:
     """Run detection on every candidate with no new events; returns notifications created."""
-    created, seen = 0, set[int]()
+    created, started = 0, rt.clock.now()
     while True:
         now = rt.clock.now()
-        leased = await asyncio.to_thread(lease_due, rt, now, chunk, candidates(now))
-        fresh = [item for item in leased if item.id not in seen]
-        if not fresh:
+        leased = await asyncio.to_thread(lease_due, rt, now, chunk, candidates(started))
+        if not leased:
             return created
-        seen.update(item.id for item in fresh)
-        nothing = {item.id: Outcome() for item in fresh}
-        result = await asyncio.to_thread(record_chunk, rt, fresh, nothing, now)
+        nothing = {item.id: Outcome() for item in leased}
+        result = await asyncio.to_thread(record_chunk, rt, leased, nothing, now)
         created += result.notifications

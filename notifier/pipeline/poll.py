@@ -45,19 +45,18 @@ async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
     """Check every due shipment once; returns what was done. ``limit`` caps shipments."""
     stats = SweepStats()
     started = time.monotonic()
-    seen: set[int] = set()
     size = rt.settings.poll.chunk_size
+    # Only what was due when the sweep began: a shipment checked in this sweep is due again
+    # later than that, so no sweep runs forever or sees a shipment twice.
+    due = due_by(rt.clock.now())
     while limit is None or stats.shipments < limit:
-        now = rt.clock.now()
         take = size if limit is None else min(size, limit - stats.shipments)
-        chunk = await asyncio.to_thread(lease_due, rt, now, take)
-        fresh = [item for item in chunk if item.shipment.id not in seen]
-        if not fresh:
+        chunk = await asyncio.to_thread(lease_due, rt, rt.clock.now(), take, due)
+        if not chunk:
             break
-        seen.update(item.shipment.id for item in fresh if item.shipment.id is not None)
-        outcomes = await fetch_chunk(rt, fresh, stats)
-        result = await asyncio.to_thread(record_chunk, rt, fresh, outcomes, rt.clock.now())
-        stats.shipments += len(fresh)
+        outcomes = await fetch_chunk(rt, chunk, stats)
+        result = await asyncio.to_thread(record_chunk, rt, chunk, outcomes, rt.clock.now())
+        stats.shipments += len(chunk)
         stats.new_events += result.new_events
         stats.notifications += result.notifications
         for status, count in result.by_status.items():
@@ -70,13 +69,18 @@ async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
     return stats
 
 
+def due_by(moment: datetime) -> sa.ColumnElement[bool]:
+    """Shipments whose next check is at or before ``moment``."""
+    return sa.and_(col(Shipment.next_check_at).is_not(None), col(Shipment.next_check_at) <= moment)
+
+
 def lease_due(
     rt: Runtime, now: datetime, limit: int, due: sa.ColumnElement[bool] | None = None
 ) -> list[Loaded]:
-    """Lease up to ``limit`` due shipments (or those matching ``due``) and load them."""
+    """Lease up to ``limit`` shipments matching ``due`` (default: due now) and load them."""
     until = now + rt.span(rt.settings.poll.lease)
     if due is None:
-        due = sa.and_(col(Shipment.next_check_at).is_not(None), col(Shipment.next_check_at) <= now)
+        due = due_by(now)
     with rt.sessions() as session, session.begin():
         ids = lease(
             session,

@@ -242,14 +242,17 @@ async def test_delay_scan_notices_a_passed_eta_without_calling_the_carrier(rt, m
         eta_told=date(2026, 11, 29),
         last_event_at=clock.now() - timedelta(hours=20),
     )
+    planned = clock.now() + timedelta(hours=3)
     with rt.sessions() as session, session.begin():
-        session.execute(sa.update(Shipment).values(next_check_at=clock.now() + timedelta(hours=3)))
+        session.execute(sa.update(Shipment).values(next_check_at=planned))
+    clock.advance(minutes=1)
     assert await delays.scan(rt) == 2  # email + whatsapp
     assert rt.carriers.get("scripted").calls == []
+    clock.advance(minutes=10)
     assert await delays.scan(rt) == 0  # one message per episode
     got = shipment(rt, sh.id)
     assert got.delay_open and got.delay_episode == 1
-    assert got.next_check_at == clock.now() + timedelta(hours=3)  # the poll schedule is untouched
+    assert got.next_check_at == planned  # the poll schedule is untouched
 
 
 async def test_opted_out_channel_is_recorded_suppressed(rt, merchant) -> None:
@@ -283,3 +286,20 @@ async def test_crashed_send_is_retried_after_lease_expiry_and_counted(
     with rt.sessions() as session:
         attempts = session.exec(select(NotificationAttempt).order_by(NotificationAttempt.id)).all()
     assert [a.outcome for a in attempts] == [None, "sent"]  # the open attempt marks the window
+
+
+async def test_a_sweep_and_a_scan_release_every_lease_they_take(rt, merchant, clock) -> None:
+    """A shipment that becomes due again during the same run is left for the next run, not
+    leased and forgotten (which would strand it until the lease expires)."""
+    sh = parcel(rt, merchant, status="info_received", carrier="scripted")
+    rt.settings.poll.backoff_base = 0.001  # failing shipments come due again at once
+    from carriers.errors import CarrierUnavailable as Down
+
+    rt.carriers.get("scripted").answers["JX0001"] = Down("down", carrier="scripted")
+    for _ in range(3):
+        clock.advance(seconds=1)
+        assert (await poll.sweep(rt)).shipments == 1
+        clock.advance(hours=13)
+        await delays.scan(rt)
+        with rt.sessions() as session:
+            assert session.get(Shipment, sh.id).lease_owner is None
