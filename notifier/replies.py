@@ -521,3 +521,82 @@ def default_reply(shop: Shop, locale: str, now: datetime, *, forwarded: bool) ->
 def _fill(text: str, values: Mapping[str, str]) -> str:
     """Replace ``{shop}``-style placeholders we know; leave any other braces as written."""
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+# --- Forwarding to the shop's people --------------------------------------------------------
+
+FINAL = frozenset({"delivered", "returned_to_sender", "expired"})
+"""Parcel statuses with nothing more to come (not counted as "other orders" to check)."""
+
+FORWARD: dict[str, dict[str, str]] = {
+    "id": {
+        "subject": "Pesan {channel} dari pembeli: {who}",
+        "intro": "Pesan baru dari pembeli lewat {channel}, diterima {when}{closed}.",
+        "closed": " (di luar jam operasional)",
+        "from": "Dari: {who}",
+        "reply_whatsapp": "Balas lewat WhatsApp: {link}",
+        "reply_sms": "Balas lewat SMS atau telepon: {phone}",
+        "message": "Pesan:",
+        "empty": "(tanpa teks, mungkin gambar atau lampiran)",
+        "parcel": "Pesanan terakhirnya di toko Anda: {order}{shipment}",
+        "shipment": ", {carrier} resi {number}, status: {status}. Lacak: {url}",
+        "footer": "Diteruskan otomatis oleh shipment-notifier; mohon balas langsung ke pembeli.",
+    },
+    "en": {
+        "subject": "{channel} message from a shopper: {who}",
+        "intro": "A shopper wrote to you on {channel}, received {when}{closed}.",
+        "closed": " (outside opening hours)",
+        "from": "From: {who}",
+        "reply_whatsapp": "Reply on WhatsApp: {link}",
+        "reply_sms": "Reply by SMS or call: {phone}",
+        "message": "Message:",
+        "empty": "(no text; perhaps a picture or an attachment)",
+        "parcel": "Their latest order with your shop: {order}{shipment}",
+        "shipment": ", {carrier} tracking number {number}, status: {status}. Track: {url}",
+        "footer": "Forwarded by shipment-notifier; please answer the shopper directly.",
+    },
+}
+
+
+def forward_text(
+    *,
+    shop: Shop,
+    channel: str,
+    phone: str,
+    name: str,
+    body: str,
+    received_at: datetime,
+    parcel: Parcel | None,
+) -> tuple[str, str]:
+    """Subject and text of the email that hands a shopper's message to the shop's CS, in the
+    shop's language: who wrote (with a wa.me link to answer), when, what, and their latest
+    order."""
+    locale = reply_locale(shop.locale)
+    t, channel_name = FORWARD[locale], CHANNEL_NAMES.get(channel, channel)
+    number = formatting.format_phone(phone) if phone.startswith("+") else phone
+    who = f"{name} ({number})" if name else number
+    closed = not is_open(shop.settings.get("opening_hours") or None, received_at, shop.timezone)
+    when = formatting.format_datetime(received_at, locale, shop.timezone)
+    lines = [
+        t["intro"].format(channel=channel_name, when=when, closed=t["closed"] if closed else ""),
+        "",
+        t["from"].format(who=who),
+        t["reply_whatsapp"].format(link=formatting.wa_link(phone))
+        if channel == "whatsapp" and phone.startswith("+")
+        else t["reply_sms"].format(phone=number),
+        "",
+        t["message"],
+        *(f"> {line}" for line in (body.strip() or t["empty"]).splitlines()),
+    ]
+    if parcel is not None:
+        shipment = ""
+        if parcel.status is not None:
+            shipment = t["shipment"].format(
+                carrier=parcel.carrier_name,
+                number=parcel.tracking_number,
+                status=formatting.status_label(parcel.status, locale),
+                url=parcel.tracking_url,
+            )
+        lines += ["", t["parcel"].format(order=parcel.order_number, shipment=shipment)]
+    lines += ["", t["footer"]]
+    return t["subject"].format(channel=channel_name, who=who), "\n".join(lines)

@@ -616,7 +616,9 @@ def _forward_message(rt: Runtime, inbound_id: int) -> OutgoingMessage | None:
         name=rec.name if rec else "",
         body=msg.body,
         received_at=msg.received_at,
-        parcel=who.parcels[0] if who.parcels and who.merchant and who.merchant.id == merchant.id else None,
+        parcel=who.parcels[0]
+        if who.parcels and who.merchant and who.merchant.id == merchant.id
+        else None,
     )
     return OutgoingMessage(
         notification_id=0,  # not a notification: no SendGrid event will match one

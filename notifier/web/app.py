@@ -23,6 +23,9 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     app.include_router(api.router)
     app.include_router(pages.router)
+    from notifier.web.webhooks_senders import router as sender_hooks  # Twilio/SendGrid callbacks
+
+    app.include_router(sender_hooks)
     from notifier.web.webhooks_carriers import router as carrier_pushes  # carrier push webhooks
 
     app.include_router(carrier_pushes)
