@@ -115,6 +115,7 @@ def ingest(
     recipient, changed = _upsert_recipient(session, merchant, order_in, prep, existing, now)
     was_paid = existing is not None and _is_paid(existing)
     was_cancelled = existing is not None and existing.status in CANCELLED_STATUSES
+    before = (existing.return_status, existing.refund_status) if existing else (None, None)
     order, created = _create_order(
         session, merchant, order_in, prep, recipient, existing, source, now
     )
@@ -139,7 +140,19 @@ def ingest(
     if _is_paid(order) and not was_paid and order.status not in CANCELLED_STATUSES:
         result.notifications += enqueue(session, party, None, [Trigger("order_confirmed")], now)
     result.notifications += _announce(session, party, new, now)
+    result.notifications += enqueue(session, party, None, _after_sale(before, order), now)
     return result
+
+
+def _after_sale(before: tuple[str | None, str | None], order: Order) -> list[Trigger]:
+    """return_update / refund_update when the store reports a new return or refund status;
+    the status is the episode, so each step is told once."""
+    found = []
+    if order.return_status and order.return_status != before[0]:
+        found.append(Trigger("return_update", order.return_status))
+    if order.refund_status and order.refund_status != before[1]:
+        found.append(Trigger("refund_update", order.refund_status))
+    return found
 
 
 def add_shipment(

@@ -27,6 +27,7 @@ from notifier.errors import PermanentSendError, SenderAuthError, TemplateError, 
 from notifier.pipeline import compose
 from notifier.pipeline.detect import is_superseded, quiet_until
 from notifier.pipeline.outbox import Party, merchant_prefs
+from notifier.pipeline.record import CANCELLED
 from notifier.runtime import Runtime
 from notifier.store.lease import lease
 from notifier.store.models import (
@@ -43,6 +44,7 @@ from notifier.store.models import TrackingEvent as EventRow
 
 log = structlog.get_logger(__name__)
 S = NotificationState
+AFTER_SALE = frozenset({"return_update", "refund_update"})  # still news after a cancellation
 
 
 @dataclass
@@ -233,6 +235,8 @@ def _precheck(job: compose.Job, disabled: Sequence[str]) -> str | None:
         return f"recipient opted out of {n.channel}"
     if n.trigger in disabled:
         return f"trigger {n.trigger} is turned off"
+    if job.order.status in CANCELLED and n.trigger not in AFTER_SALE:
+        return f"order {job.order.status}"
     if sh is not None and is_superseded(n.trigger, Status(sh.status)):
         return f"superseded by {sh.status}"
     if compose.address(job) is None:

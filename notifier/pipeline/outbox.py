@@ -36,11 +36,15 @@ PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 
 
 def merchant_prefs(defaults: NotifyDefaults, merchant: Merchant) -> NotifyDefaults:
-    """The merchant's notification rules: its own ``notify`` settings over the defaults."""
+    """The merchant's notification rules: its own ``notify`` settings over its account's
+    country, language and time zone, over the defaults."""
+    account = {
+        "country": merchant.country,
+        "locale": merchant.locale,
+        "timezone": merchant.timezone,
+    }
     own = (merchant.settings or {}).get("notify") or {}
-    if not own:
-        return defaults
-    return NotifyDefaults.model_validate(defaults.model_dump() | own)
+    return NotifyDefaults.model_validate(defaults.model_dump() | account | own)
 
 
 @dataclass(frozen=True, slots=True)

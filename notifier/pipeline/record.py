@@ -33,6 +33,7 @@ FAILING_KINDS = frozenset(
         ErrorKind.UNAVAILABLE,
     }
 )
+CANCELLED = frozenset({"cancelled"})  # order statuses whose parcels nobody waits for
 TEXT_LIMITS = {"description": 1000, "location": 300, "raw_code": 200, "time_raw": 40}
 
 
@@ -242,11 +243,14 @@ def _apply(
         "last_event_at": after.last_event_at,
         "delivered_at": delivered_at,
     }
+    cancelled = party.order.status in CANCELLED
     update |= {
         "raw_status": result.raw_status or sh.raw_status,
         "consecutive_failures": 0,
         "last_error": result.error.message[:500] if result.error else None,
-        "next_check_at": schedule.next_check(
+        "next_check_at": None  # a cancelled order's parcels are no longer watched
+        if cancelled
+        else schedule.next_check(
             after.status, now=now, created_at=sh.created_at, eta=after.eta, tz=tz, key=item.id
         ),
     }

@@ -12,7 +12,7 @@ from notifier.errors import InputError
 from notifier.orders.intake import ingest
 from notifier.orders.schema import OrderIn
 from notifier.pipeline.outbox import merchant_prefs
-from notifier.store.models import Order, Recipient, Shipment
+from notifier.store.models import Notification, Order, Recipient, Shipment
 from tests.orders.helpers import count, messages, order_body
 
 
@@ -170,4 +170,24 @@ def test_a_store_retrying_while_the_first_request_is_in_flight_makes_no_duplicat
         ("order_confirmed", "whatsapp", "pending"),
         ("shipped", "email", "pending"),
         ("shipped", "whatsapp", "pending"),
+    ]
+
+
+def test_return_and_refund_steps_are_each_told_once(rt, merchant):
+    take(rt, merchant, order_body())
+    take(rt, merchant, order_body(return_status="requested"))
+    take(rt, merchant, order_body(return_status="requested"))  # the store says it again
+    take(rt, merchant, order_body(return_status="received", refund_status="completed"))
+    with rt.sessions() as session:
+        rows = session.exec(
+            select(Notification).where(Notification.trigger.in_(["return_update", "refund_update"]))
+        ).all()
+    got = sorted((n.trigger, n.episode, n.channel) for n in rows)
+    assert got == [
+        ("refund_update", "completed", "email"),
+        ("refund_update", "completed", "whatsapp"),
+        ("return_update", "received", "email"),
+        ("return_update", "received", "whatsapp"),
+        ("return_update", "requested", "email"),
+        ("return_update", "requested", "whatsapp"),
     ]

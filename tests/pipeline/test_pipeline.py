@@ -303,3 +303,18 @@ async def test_a_sweep_and_a_scan_release_every_lease_they_take(rt, merchant, cl
         await delays.scan(rt)
         with rt.sessions() as session:
             assert session.get(Shipment, sh.id).lease_owner is None
+
+
+async def test_cancelled_order_stops_polling_and_its_pending_news(rt, merchant, clock) -> None:
+    from notifier.store.models import Order
+
+    sh = parcel(rt, merchant)
+    rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
+    with rt.sessions() as session, session.begin():
+        session.execute(sa.update(Order).values(status="cancelled"))
+    await poll.sweep(rt)  # a sweep that already held the parcel must not re-arm it
+    assert shipment(rt, sh.id).next_check_at is None
+    await dispatch.dispatch(rt)
+    with rt.sessions() as session:
+        rows = session.exec(select(Notification)).all()
+    assert rows and all(n.state == "suppressed" and n.last_error == "order cancelled" for n in rows)
