@@ -258,4 +258,7 @@ def read(carrier: str, body: bytes) -> Push:
     reader = READERS.get(carrier)
     if reader is None:
         raise PushFormatError(f"{carrier}: no push webhook")
-    return reader(_object(body, carrier), body)
+    push = reader(_object(body, carrier), body)
+    if any(not r.tracking_number for r in push.results):
+        raise PushFormatError(f"{carrier}: the pushed tracking has no tracking number")
+    return push
