@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-MAX_PARAMS = 30_000  # bound parameters per statement (SQLite allows 32,766, PostgreSQL 65,535)
-
 
 def lease(
     session: Session,
@@ -70,19 +68,15 @@ def insert_ignoring(
     """INSERT rows, skipping those that collide on the ``conflict`` unique columns.
 
     Returns the ``returning`` columns of the rows actually inserted (so callers learn what was
-    new without a second query).
+    new without a second query). One cached statement, executed for many rows: SQLAlchemy's
+    "insertmanyvalues" pages them into multi-row INSERTs within each database's limits.
     """
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    per_statement = max(1, MAX_PARAMS // len(rows[0]))
-    out: list[Any] = []
-    for start in range(0, len(rows), per_statement):
-        batch = list(rows[start : start + per_statement])
-        stmt = insert(model).values(batch).on_conflict_do_nothing(index_elements=list(conflict))
-        if returning:
-            out.extend(session.execute(stmt.returning(*returning)).all())
-        else:
-            session.execute(stmt)
-    return out
+    stmt = insert(model).on_conflict_do_nothing(index_elements=list(conflict))
+    if not returning:
+        session.execute(stmt, list(rows))
+        return []
+    return list(session.execute(stmt.returning(*returning), list(rows)).all())
