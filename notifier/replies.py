@@ -496,14 +496,14 @@ def status_reply(
 
 def default_reply(shop: Shop, locale: str, now: datetime, *, forwarded: bool) -> str:
     """The shop's answer to anything else: its out-of-hours text outside its opening hours,
-    else its default text (the merchant's own, or ours). Without a forward to a person, our
-    default points the shopper to the shop's CS WhatsApp."""
+    else its default text: the merchant's own (one text, or per language), else ours. Without
+    a forward to a person, our default points the shopper to the shop's CS WhatsApp."""
     hours = shop.settings.get("opening_hours") or None
     closed = hours is not None and not is_open(hours, now, shop.timezone)
     kind = "out_of_hours" if closed else "default"
     own = (shop.settings.get("replies") or {}).get(kind)
-    if isinstance(own, Mapping):
-        own = own.get(locale) or own.get(shop.locale) or next(iter(own.values()), None)
+    if isinstance(own, Mapping):  # per language: a language it lacks gets our text
+        own = own.get(locale)
     values = {
         "shop": shop.name,
         "hours": describe_hours(hours, locale) if hours else "",
