@@ -14,6 +14,10 @@ API (JSON; the API key, when one is configured, goes in ``X-Api-Key``)::
     POST/GET/DELETE /v1/_faults    the fault plan (see carriers.simulator.faults)
     GET/DELETE      /v1/_stats     request counters (DELETE resets them)
 
+Every carrier's own API is served too, under a path prefix per carrier id (``/ups/...``,
+``/fedex/...``, ``/17track/...``: see :mod:`carriers.simulator.formats`), over the same parcels,
+clock, fault plan and quota, so the real adapters run against it unchanged.
+
 Whole-request errors are ``{"error": {"code", "message"}}`` with 400, 401, 404, 405, 413 or 429
 (429 carries ``Retry-After`` in seconds; it comes from a fault or from the optional request
 quota). Event times are ISO-8601 in Asia/Jakarta (``+07:00``), the ETA a date or null, codes in
@@ -31,8 +35,9 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,6 +59,8 @@ from carriers.simulator.asgi import (
     too_many,
 )
 from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
+from carriers.simulator.formats import Wire
+from carriers.simulator.formats.base import Format, Request, World
 from carriers.simulator.journeys import Journey, number_key
 from carriers.simulator.registry import (
     Registration,
@@ -98,6 +105,9 @@ class Stats:
     throttled: int = 0  # refused with 429 by the quota (``rate_limit``), not by a fault
     faults_injected: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # by kind
+    # per wire format (carrier id): requests, token_requests, tokens_issued, auth_refused,
+    # numbers_tracked, registrations
+    wire: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class Quota:
@@ -145,6 +155,7 @@ class SimulatorApp:
         webhook_client: httpx.AsyncClient | None = None,
         rate_limit: float | None = None,
         scale: float = 1.0,
+        accounts: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.now = now or ScaledWallClock(scale=scale).now
         self.quota = Quota(rate_limit, self._timestamp()) if rate_limit else None
@@ -158,6 +169,8 @@ class SimulatorApp:
             else None
         )
         self._closing: asyncio.Event | None = None
+        world = World(self.registry, self._first_sight, self._timestamp)
+        self.wire = Wire(world, accounts, self._tally)
 
     def __repr__(self) -> str:  # never show the key
         return (
@@ -184,6 +197,15 @@ class SimulatorApp:
         if created and self.webhooks is not None:
             self.webhooks.watch(entry, max(now, at))
         return entry
+
+    def _first_sight(self, number: str) -> Registration:
+        """A simulator number asked for on a wire format registers itself, as on /v1/track."""
+        self.counters.auto_registered += 1
+        return self.register(number)
+
+    def _tally(self, carrier: str, name: str, n: int) -> None:
+        counts = self.counters.wire.setdefault(carrier, {})
+        counts[name] = counts.get(name, 0) + n
 
     def set_faults(self, plan: dict[str, Any]) -> FaultPlan:
         """Replace the fault plan (its JSON form); ValueError for a bad plan."""
@@ -239,12 +261,51 @@ class SimulatorApp:
         if path.startswith("/v1/_") or path == "/v1/clock":
             await respond(send, *self._answer(self._control, scope, body))
             return
+        routed = None if path.startswith("/v1/") else self.wire.route(scope, body)
+        if routed is not None:
+            await self._wire(*routed, receive, send)
+            return
         self.counters.requests += 1
         rule = self.faults.draw(path)
         if rule is None:
             await respond(send, *self._answer(self._api, scope, body))
         else:
-            await self._fault(rule, scope, receive, send, body)
+            await self._fault(rule, receive, send, lambda: self._answer(self._api, scope, body))
+
+    async def _wire(self, fmt: Format, request: Request, receive: Receive, send: Send) -> None:
+        """One request to a carrier's own API: the same fault plan and quota as /v1/track."""
+        self.counters.requests += 1
+        rule = self._draw(fmt, request)
+        if rule is None:
+            await respond(send, *self._wire_answer(fmt, request))
+        elif rule.kind in (FaultKind.SERVER_ERROR, FaultKind.RATE_LIMIT, FaultKind.AUTH):
+            self._count_fault(rule)
+            status, payload, headers = fmt.fault(rule.kind.value, rule.status, request)
+            if rule.kind is FaultKind.RATE_LIMIT:
+                headers = [*headers, _retry_after(rule.retry_after)]
+            await respond(send, status, payload, headers)
+        else:
+            await self._fault(rule, receive, send, lambda: self._wire_answer(fmt, request))
+
+    def _draw(self, fmt: Format, request: Request) -> FaultRule | None:
+        """The fault for a wire request. A plan's ``paths`` name it by its exact path, by
+        ``/<carrier>`` (every request of that format) or ``/<carrier>/track``; the default
+        ``/v1/track`` covers the tracking requests of every format."""
+        tracking = fmt.is_tracking(request)
+        names = [request.raw_path, f"/{fmt.id}"]
+        if tracking:
+            names += [f"/{fmt.id}/track", "/v1/track"]
+        name = next((n for n in names if n in self.faults.paths), None)
+        return self.faults.draw(name) if name is not None else None
+
+    def _wire_answer(self, fmt: Format, request: Request) -> Response:
+        if self.quota is not None:
+            wait = self.quota.take(self._timestamp())
+            if wait:
+                self.counters.throttled += 1
+                status, payload, headers = fmt.fault("rate_limit", 429, request)
+                return status, payload, [*headers, _retry_after(wait)]
+        return fmt.answer(request)
 
     @staticmethod
     def _answer(handler: Callable[[Scope, bytes], Response], scope: Scope, body: bytes) -> Response:
@@ -372,13 +433,17 @@ class SimulatorApp:
             return ok(self.faults.as_json())
         raise ApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
 
-    async def _fault(
-        self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, body: bytes
-    ) -> None:
-        """Answer one request the way ``rule`` says (see carriers.simulator.faults)."""
-        kind = rule.kind
+    def _count_fault(self, rule: FaultRule) -> None:
         self.counters.faults_injected += 1
-        self.counters.faults[kind.value] = self.counters.faults.get(kind.value, 0) + 1
+        self.counters.faults[rule.kind.value] = self.counters.faults.get(rule.kind.value, 0) + 1
+
+    async def _fault(
+        self, rule: FaultRule, receive: Receive, send: Send, normal: Callable[[], Response]
+    ) -> None:
+        """Answer one request the way ``rule`` says (see carriers.simulator.faults);
+        ``normal`` gives the answer the request would have had."""
+        kind = rule.kind
+        self._count_fault(rule)
         if kind is FaultKind.RESET:
             await reset(send)
         elif kind is FaultKind.TIMEOUT and not await self._hang(receive, rule.delay):
@@ -386,9 +451,9 @@ class SimulatorApp:
         else:
             if kind is FaultKind.SLOW:
                 await asyncio.sleep(rule.delay)
-            await respond(send, *self._faulty(rule, scope, body))
+            await respond(send, *self._faulty(rule, normal))
 
-    def _faulty(self, rule: FaultRule, scope: Scope, body: bytes) -> Response:
+    def _faulty(self, rule: FaultRule, normal: Callable[[], Response]) -> Response:
         kind = rule.kind
         if kind is FaultKind.SERVER_ERROR:
             return error(rule.status, "INTERNAL", "simulated server error")
@@ -398,7 +463,7 @@ class SimulatorApp:
             return error(401, "UNAUTHORIZED", "invalid or missing API key (X-Api-Key)")
         if kind is FaultKind.GARBAGE:
             return 200, self.faults.garbage(), []
-        status, payload, headers = self._answer(self._api, scope, body)  # slow, timeout, truncated
+        status, payload, headers = normal()  # slow, timeout, truncated
         if kind is FaultKind.TRUNCATED:
             payload = payload[: max(1, len(payload) // 2)]
         return status, payload, headers
@@ -425,6 +490,10 @@ def _parse_time(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         raise ValueError("registered_at must be an ISO-8601 time with an offset")
     return moment
+
+
+def _retry_after(seconds: float) -> tuple[bytes, bytes]:
+    return b"retry-after", str(math.ceil(seconds)).encode()
 
 
 def _item_error(number: Any, code: str, message: str) -> dict[str, Any]:

@@ -66,12 +66,14 @@ def error(status: int, code: str, message: str) -> Response:
 
 
 async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """Send one response; JSON unless ``headers`` name another content-type."""
+    typed = any(name == b"content-type" for name, _ in headers)
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                *(() if typed else ((b"content-type", b"application/json"),)),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],
