@@ -739,9 +739,10 @@ def _email_notification(session: Session, ev: Mapping[str, Any]) -> Notification
     sg_id = str(ev.get("sg_message_id") or "")
     if not sg_id:
         return None
+    # "<X-Message-Id>.filterdrecv-...": the id the send returned, before SendGrid's suffix
+    prefixes = {sg_id, sg_id.split(".filter")[0], sg_id.split(".")[0]}
     stmt = select(Notification).where(
-        col(Notification.provider_message_id) == sg_id.split(".")[0],
-        col(Notification.channel) == "email",
+        col(Notification.provider_message_id).in_(prefixes), col(Notification.channel) == "email"
     )
     return session.exec(stmt.with_for_update()).first()
 
