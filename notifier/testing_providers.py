@@ -134,7 +134,7 @@ class StandIn:
             self._faults.extend(Fault(None, delay=seconds) for _ in range(count))
 
     def reset(self) -> None:
-        """Forget requests, violations and pending faults."""
+        """Forget requests, violations, pending faults and what was accepted."""
         with self._lock:
             self.requests.clear()
             self.violations.clear()
@@ -152,9 +152,10 @@ class StandIn:
             self.requests.append(rec)
             fault = self._faults.popleft() if self._faults else None
         problems = self.check_request(rec) if self.check_request else []
-        if problems:
+        if problems:  # answered as the provider would refuse it, else 400 with the problems
             self._violate(problems)
-            response = self.error(Fault(400, message="; ".join(problems)))
+            refusal = self.refusal(rec, request)
+            response = refusal or self.error(Fault(400, message="; ".join(problems)))
         elif fault is not None:
             await self._pause(fault.delay)
             response = self.error(fault) if fault.status else self.answer(rec, request)
@@ -182,6 +183,14 @@ class StandIn:
             self.violations.extend(problems)
 
     def answer(self, rec: Recorded, request: Request) -> Response:
+        return self.refusal(rec, request) or self.accept(rec, request)
+
+    def refusal(self, rec: Recorded, request: Request) -> Response | None:
+        """The provider's error answer to this request, if it refuses it (no side effects)."""
+        raise NotImplementedError
+
+    def accept(self, rec: Recorded, request: Request) -> Response:
+        """The provider's success answer (the request passed :meth:`refusal`)."""
         raise NotImplementedError
 
     def error(self, fault: Fault) -> Response:
@@ -196,7 +205,12 @@ class SendgridStandIn(StandIn):
         self.api_key = api_key
         self.accepted: list[tuple[str, dict[str, Any]]] = []
 
-    def answer(self, rec: Recorded, request: Request) -> Response:
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self.accepted.clear()
+
+    def refusal(self, rec: Recorded, request: Request) -> Response | None:
         auth = rec.headers.get("authorization", "")
         if auth != f"Bearer {self.api_key}":
             text = (
@@ -212,6 +226,10 @@ class SendgridStandIn(StandIn):
         problem = _mail_problem(mail)
         if problem:
             return self.error(Fault(400, message=problem[1], field=problem[0]))
+        return None
+
+    def accept(self, rec: Recorded, request: Request) -> Response:
+        mail = rec.json
         if ((mail.get("mail_settings") or {}).get("sandbox_mode") or {}).get("enable") is True:
             return Response(status_code=200)
         message_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()[:22]
@@ -282,7 +300,7 @@ def _mail_problem(mail: Any) -> tuple[str | None, str] | None:
 
 
 class TwilioStandIn(StandIn):
-    """Twilio Messages (API 2010-04-01). ``created`` keeps the form of each 201;
+    """Twilio Messages (API 2010-04-01). ``created`` keeps (SID, form) of each 201;
     ``opted_out`` and ``landlines`` hold E.164 numbers answered 21610 and 21614."""
 
     def __init__(
@@ -295,12 +313,20 @@ class TwilioStandIn(StandIn):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.opted_out: set[str] = set()
         self.landlines: set[str] = set()
-        self.created: list[dict[str, str]] = []
+        self.created: list[tuple[str, dict[str, str]]] = []
+
+    def reset(self) -> None:
+        """Forget requests, faults, created messages, opted-out numbers and landlines."""
+        super().reset()
+        with self._lock:
+            self.created.clear()
+            self.opted_out.clear()
+            self.landlines.clear()
 
     def status_for(self, code: int | None) -> int:
         return _TWILIO_STATUS.get(code or 0, 400)
 
-    def answer(self, rec: Recorded, request: Request) -> Response:
+    def refusal(self, rec: Recorded, request: Request) -> Response | None:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if (
             rec.headers.get("authorization") != f"Basic {expected}"
@@ -314,11 +340,13 @@ class TwilioStandIn(StandIn):
             code = 21610
         if code is None and number in self.landlines:
             code = 21614
-        if code is not None:
-            return self.error(Fault(self.status_for(code), code))
+        return self.error(Fault(self.status_for(code), code)) if code is not None else None
+
+    def accept(self, rec: Recorded, request: Request) -> Response:
+        form = rec.form
         resource = self._resource(form, len(rec.form_lists.get("MediaUrl", [])))
         with self._lock:
-            self.created.append(form)
+            self.created.append((resource["sid"], form))
         return JSONResponse(resource, status_code=201)
 
     def _resource(self, form: Mapping[str, str], media: int) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 
@@ -23,8 +23,17 @@ from notifier.orders.contact import normalize_email, normalize_phone
 from notifier.runtime import Senders
 from notifier.senders.base import OutgoingMessage, SendResult
 from notifier.senders.twilio_whatsapp import template_variables
-from notifier.settings import CHANNELS, TRIGGERS, Settings, load_settings
+from notifier.settings import TRIGGERS, Settings, load_settings
 from notifier.templating import RenderedMessage, Templates
+
+
+class ChannelName(StrEnum):
+    """The ``--channel`` choices (the channels of notifier.settings.CHANNELS)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -38,9 +47,7 @@ def fail(message: str, code: int) -> NoReturn:
 
 @app.command("send-test")
 def send_test(
-    channel: Annotated[
-        str, typer.Option(click_type=click.Choice(CHANNELS), help="email, sms or whatsapp.")
-    ],
+    channel: Annotated[ChannelName, typer.Option(help="Which channel's sender.")],
     to: Annotated[str, typer.Option(help="Email address or phone number (08..., +62...).")],
     trigger: Annotated[str, typer.Option(help="Which sample message.")] = "shipped",
     locale: Annotated[str, typer.Option(help="Template language.")] = "id",
@@ -49,13 +56,15 @@ def send_test(
     ] = False,
 ) -> None:
     """Send one sample message through the configured sender; print the provider's id."""
+    name = ChannelName(channel).value
     try:
         settings = load_settings()
     except ConfigError as e:
         fail(str(e), 2)
-    logs.configure(settings.log.level, settings.log.format)
-    address = _address(channel, to, settings)
-    message = _message(settings, channel, address, trigger, locale, session_open)
+    # The outcome is printed below, one line; log lines only for errors (or when debugging).
+    logs.configure("DEBUG" if settings.log.level == "DEBUG" else "ERROR", settings.log.format)
+    address = _address(name, to, settings)
+    message = _message(settings, name, address, trigger, locale, session_open)
     result, sender_id = asyncio.run(_send(settings, message))
     out.print(result.provider_message_id or "", markup=False)
     shown = logs.mask(address)

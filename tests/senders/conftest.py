@@ -54,8 +54,6 @@ def twilio(twilio_server: Served[TwilioStandIn]) -> Iterator[Served[TwilioStandI
     """The module's Twilio stand-in, emptied; fails the test if a request broke the spec."""
     app = twilio_server.app
     app.reset()
-    app.opted_out.clear()
-    app.landlines.clear()
     yield twilio_server
     assert app.violations == []
 

@@ -90,7 +90,8 @@ class Inbox:
                 list(envelope.rcpt_tos),
                 parsed,  # type: ignore[arg-type]
                 envelope.content,
-                session.ssl is not None,
+                session.ssl is not None
+                or server.transport.get_extra_info("ssl_object") is not None,
                 bool(session.authenticated),
             )
         )
@@ -136,7 +137,7 @@ def start(
         hostname="127.0.0.1",
         port=port or free_port(),
         authenticator=_authenticate,
-        auth_require_tls=True,
+        auth_require_tls=not implicit,  # aiosmtpd only counts STARTTLS as TLS for AUTH
         server_hostname="mail.tokobatiksekar.id",
         ready_timeout=5.0,
         **kw,
