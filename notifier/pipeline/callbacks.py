@@ -190,12 +190,12 @@ def apply_twilio_status(rt: Runtime, event: TwilioStatus) -> Result:
         n = _phone_notification(session, event)
         if n is None:
             return _count("twilio", "status", Result("unknown", event.message_sid))
+        if n.state == S.SENDING:  # first: its provider_status may still be the last attempt's
+            raise InFlight(f"notification {n.id} is being sent")
         if not _claim(session, "twilio", f"{event.message_sid}:{event.status}", now):
             return _count("twilio", "status", Result("duplicate"))
         if not _twilio_advances(n.provider_status, event.status):
             return _count("twilio", "status", Result("stale", f"{n.provider_status} stays"))
-        if n.state == S.SENDING:
-            raise InFlight(f"notification {n.id} is being sent")
         detail = _apply_twilio(session, rt, n, event, now)
     return _count("twilio", "status", Result("applied", detail))
 
@@ -269,8 +269,9 @@ def _whatsapp_fallback(
         return "queued again as a template"
     if mode == "sms":
         new_id = enqueue_sms_fallback(session, n, rec, now)
-        n.last_error = f"{n.last_error}; sent by SMS instead (notification {new_id})"[:1000]
-        return f"SMS fallback {new_id}"
+        done = f"sent by SMS instead (notification {new_id})" if new_id else "SMS already queued"
+        n.last_error = f"{n.last_error}; {done}"[:1000]
+        return done
     return "no fallback configured"
 
 
@@ -473,7 +474,11 @@ def _inbound_effects(
         opt_in(session, number, msg.channel)
 
 
-def _shopper(session: Session, rt: Runtime, phone: str, refs: Sequence[str]) -> Shopper:
+def _shopper(
+    session: Session, rt: Runtime, phone: str, refs: Sequence[str], merchant_id: int | None = None
+) -> Shopper:
+    """The shop is ``merchant_id`` if given, else the one whose order the message names, else
+    the one that last messaged this number, else the newest order's."""
     recipients = list(
         session.exec(
             select(Recipient).where(Recipient.phone == phone).order_by(col(Recipient.id).desc())
@@ -484,7 +489,7 @@ def _shopper(session: Session, rt: Runtime, phone: str, refs: Sequence[str]) -> 
     by_id = {r.id: r for r in recipients}
     rows = _orders(session, list(by_id))
     named = next((r for r in rows if _numbers(r) & set(refs)), None)
-    merchant_id = (
+    merchant_id = merchant_id or (
         named[0].merchant_id
         if named
         else _last_messaged(session, list(by_id))
@@ -492,7 +497,7 @@ def _shopper(session: Session, rt: Runtime, phone: str, refs: Sequence[str]) -> 
     )
     mine = [r for r in rows if r[0].merchant_id == merchant_id]
     recipient = by_id.get(mine[0][0].recipient_id) if mine else None
-    recipient = recipient or next(r for r in recipients if r.merchant_id == merchant_id)
+    recipient = recipient or next((r for r in recipients if r.merchant_id == merchant_id), None)
     return Shopper(
         recipients,
         session.get(Merchant, merchant_id),
@@ -601,7 +606,7 @@ def _forward_message(rt: Runtime, inbound_id: int) -> OutgoingMessage | None:
         msg = session.get(InboundMessage, inbound_id)
         if msg is None or msg.handled_as != "forward_pending" or msg.merchant_id is None:
             return None
-        who = _shopper(session, rt, msg.from_address, ())
+        who = _shopper(session, rt, msg.from_address, (), msg.merchant_id)
         merchant, rec = session.get(Merchant, msg.merchant_id), who.recipient
     assert merchant is not None
     shop = Shopper(merchant=merchant).shop
@@ -616,9 +621,7 @@ def _forward_message(rt: Runtime, inbound_id: int) -> OutgoingMessage | None:
         name=rec.name if rec else "",
         body=msg.body,
         received_at=msg.received_at,
-        parcel=who.parcels[0]
-        if who.parcels and who.merchant and who.merchant.id == merchant.id
-        else None,
+        parcel=who.parcels[0] if who.parcels else None,
     )
     return OutgoingMessage(
         notification_id=0,  # not a notification: no SendGrid event will match one
@@ -711,11 +714,12 @@ def _sendgrid_event(session: Session, ev: Any, now: datetime) -> str:
             "email",
         )
     n = _email_notification(session, ev)
+    by_address = bool(source) or kind == "group_resubscribe"
     if n is None:
-        return "applied" if source or kind == "group_resubscribe" else "unknown"
+        return "applied" if by_address else "unknown"
     if n.state == S.SENDING:
         raise InFlight(f"notification {n.id} is being sent")
-    return "applied" if _advance_email(n, ev, now) or source else "stale"
+    return "applied" if _advance_email(n, ev, now) or by_address else "stale"
 
 
 def _email_suppression(ev: Mapping[str, Any]) -> str | None:

@@ -177,10 +177,20 @@ async def test_63016_requeues_as_a_template(rt, merchant, client):
     assert got.state == "pending" and got.next_attempt_at == rt.clock.now()
     assert got.context["whatsapp_template"] is True and got.context["status"] == "pending"
     assert "63016" in got.last_error and "template" in got.last_error
-    # dispatch sends it again; if the template is refused too, it is not requeued forever
-    await dispatch.dispatch(rt)
+    # while dispatch sends it again, the new message's callback (our id in the URL) must wait:
+    # the row still carries the refused message's "failed" status
+    jobs = dispatch.lease_due(rt, rt.clock.now(), 10)
+    early = await post_twilio(client, f"{PATH}?n={nid}", status("mem-1", "sent"))
+    assert early.status_code == 503 and events(rt) == 1  # only SM10's "failed"
+    verdicts = [await dispatch.send_one(rt, job) for job in jobs]
+    for v, job in zip(verdicts, jobs, strict=True):
+        v.attempt = job.notification.attempts
+    dispatch.record(rt, verdicts, rt.clock.now())
     resent = note(rt, nid)
-    assert resent.state == "sent" and resent.provider_message_id.startswith("mem-")
+    assert resent.state == "sent" and resent.provider_message_id == "mem-1"
+    again = await post_twilio(client, f"{PATH}?n={nid}", status("mem-1", "sent"))  # the retry
+    assert again.json()["result"] == "applied" and note(rt, nid).provider_status == "sent"
+    # if the template is refused too, it is not requeued forever
     await post_twilio(client, PATH, status(resent.provider_message_id, "failed", ErrorCode="63016"))
     final = note(rt, nid)
     assert final.state == "failed" and final.context["whatsapp_template"] is True
