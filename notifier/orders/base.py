@@ -18,13 +18,35 @@ The cycle, for each merchant that lists ``{"id": "<source id>", ...config}`` und
 Saving happens before ``ack``: a crash in between repeats the page, never loses it, and ingesting
 an order twice changes nothing. A source must therefore tolerate being asked for the same page
 again.
+
+The poller adds two merchant-wide keys to the config when the entry has none: ``aggregator``
+(``merchant.settings["aggregator"]``, which carriers track the store's couriers) and
+``country`` (the merchant's, to read phone numbers).
+
+What a source's *module* exposes besides its class (``notifier.orders.<id>``):
+
+* ``parse(body) -> list[StoreOrder]`` (required): the pure reading of one decoded JSON body,
+  used by ``notifier sources parse`` and by webhooks; see :mod:`notifier.orders.parse_contract`
+  for the StoreOrder shape and :class:`~notifier.orders.parse_contract.BodyError`.
+* ``verify_webhook(body: bytes, headers: Mapping[str, str], secret: str) -> None`` and
+  ``webhook_event_id(body: bytes, headers: Mapping[str, str]) -> str`` (optional): a store that
+  pushes. ``verify_webhook`` raises :class:`WebhookRejected`; the event id deduplicates
+  deliveries (``provider_event``). ``POST /webhooks/orders/<id>/<merchant slug>`` serves every
+  source whose module has both, with the ``webhook_secret`` of the merchant's source entry.
+
+Incremental sources keep their position in a :class:`SyncCursor`, which re-reads the last
+:data:`OVERLAP` of store updates on every pass so late writes are not missed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from notifier.errors import NotifierError
@@ -59,6 +81,8 @@ class SourcePage:
     next_cursor: str | None
     errors: list[str] = field(default_factory=list)
     more: bool = False
+    warnings: list[str] = field(default_factory=list)  # what was left out of stored orders
+    total: int | None = None  # orders in the whole pass, when the store says (progress bars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +114,12 @@ class OrderSource(Protocol):
         go into ``SourcePage.errors`` and the others are returned."""
         ...
 
+    async def check(self, now: datetime) -> str:
+        """Authenticate and make one cheap call; a line saying what answered (a shop name).
+        Raises :class:`SourceError`. The default polls once from the start."""
+        page = await self.poll(None, now)
+        return f"{len(page.orders)} order(s) on the first page"
+
     async def ack(self, cursor: str | None, rejected: Sequence[Rejected]) -> None:
         """The page that ended at ``cursor`` is stored; ``rejected`` lists its orders that intake
         refused. Sources that keep state outside the database (files, queues) finish here.
@@ -98,4 +128,109 @@ class OrderSource(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and files. Never raises."""
+        return None
+
+
+class WebhookRejected(NotifierError):
+    """A pushed body whose signature is missing or wrong (answered 403, nothing changed)."""
+
+
+def base64_hmac_ok(secret: str, body: bytes, signature: str | None) -> bool:
+    """Whether ``signature`` is base64(HMAC-SHA256(secret, body)), compared in constant time
+    (Shopify ``X-Shopify-Hmac-Sha256``, WooCommerce ``X-WC-Webhook-Signature``)."""
+    if not signature or not secret:
+        return False
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
+
+
+# --------------------------------------------------------------------------- sync cursor
+
+OVERLAP = timedelta(minutes=15)  # store updates re-read on every pass (late or clock-skewed writes)
+INITIAL_DAYS = 7  # without a cursor or ``since``: orders changed in the last week
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+@dataclass
+class SyncCursor:
+    """Where an incremental sync of one store stands (JSON in ``SourceCursor.cursor``).
+
+    A *pass* reads every order the store changed at or after ``start``, page by page: ``pos``
+    is the store's position between pages (a GraphQL end cursor, a page number) and ``seen``
+    the newest change time met so far. When the last page is stored, ``high`` becomes the
+    newest change time of the pass and the next pass starts :data:`OVERLAP` before it, so an
+    update the store wrote late, stamped earlier than one already read, is still picked up.
+    A restart resumes the pass at ``pos``; orders read twice change nothing (intake is
+    idempotent). Times are UTC ISO 8601 strings; ``mode`` is the source's own detail."""
+
+    high: str | None = None
+    start: str | None = None
+    pos: str | None = None
+    seen: str | None = None
+    mode: str | None = None
+
+    @classmethod
+    def load(cls, raw: str | None) -> SyncCursor:
+        """The saved cursor; a bare ISO time means "synced up to then"; junk starts afresh."""
+        if not raw:
+            return cls()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return cls(high=_iso(_safe_time(raw)))
+        if not isinstance(data, dict):
+            return cls()
+        known = {k: str(v) for k, v in data.items() if k in cls.__dataclass_fields__ and v}
+        return cls(**known)
+
+    @classmethod
+    def since(cls, moment: datetime) -> SyncCursor:
+        """A cursor whose next pass starts exactly at ``moment`` (``sources sync --since``)."""
+        return cls(start=_iso(moment))
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v}, separators=(",", ":"))
+
+    def pass_start(
+        self, now: datetime, *, overlap: timedelta = OVERLAP, initial: datetime | None = None
+    ) -> datetime:
+        """Where the running pass reads from, or where a new one starts."""
+        if self.start:
+            return _time(self.start) or now
+        high = _time(self.high)
+        if high is not None:
+            return high - overlap
+        return initial or now - timedelta(days=INITIAL_DAYS)
+
+    def page_done(
+        self, start: datetime, times: Iterable[str | None], next_pos: str | None
+    ) -> SyncCursor:
+        """The cursor after a page: inside the pass at ``next_pos``, or, when it is None, the
+        pass finished and ``high`` moved to the newest change time read."""
+        newest = max(
+            (t for t in (_safe_time(v) for v in (self.seen, *times)) if t is not None),
+            default=None,
+        )
+        if next_pos is not None:
+            return SyncCursor(self.high, _iso(start), next_pos, _iso(newest), self.mode)
+        high = max((t for t in (_time(self.high), newest) if t is not None), default=None)
+        if high is None:  # nothing in the store yet: the next pass starts where this one did
+            high = start + OVERLAP
+        return SyncCursor(high=_iso(high), mode=self.mode)
+
+
+def _safe_time(value: str | None) -> datetime | None:
+    try:
+        return _time(value)
+    except ValueError:
         return None

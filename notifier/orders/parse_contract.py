@@ -1,0 +1,316 @@
+"""What every order-source module's ``parse`` returns, and the ``notifier sources parse`` JSON.
+
+Each source module (``notifier.orders.<id>``, its class registered under
+``notifier.order_sources``) exposes one pure module-level function::
+
+    def parse(body: Any) -> list[StoreOrder]: ...
+
+``body`` is one decoded JSON body the store's API answered or pushed. ``parse`` returns one
+:class:`StoreOrder` per order the body tells something about, ``[]`` when it tells nothing about
+any order (an empty page, a notes list, a carrier list), and raises :class:`BodyError` with one
+line for an error body (``{"errors": ...}``, ``{"code": ..., "message": ...}``) or a body that is
+not one of its store's. It never raises anything else and does no I/O.
+
+A StoreOrder names the carrier as the store wrote it (``carrier_name``); two functions finish it
+for the merchant: :func:`contract` (the printed shape, carriers resolved by
+:mod:`notifier.orders.carrier_names`) and :func:`order_in` (the :class:`OrderIn` intake stores,
+dropping bad parcels, emails or phones with a warning instead of losing the order).
+
+The printed contract, one entry per order::
+
+    {"external_id", "status", "paid_at", "customer": {"name", "email", "phone"},
+     "shipments": [{"carrier", "courier", "tracking_number", "tracking_url"}],
+     "refunds": [{"id", "status", "store_status", "amount", "currency", "reason", "created_at"}],
+     "returns": [{"id", "status", "store_status", "tracking_number"}]}
+
+Times are ISO 8601 with the offset the store gave (a store time known to be UTC gets
+``+00:00``); return statuses are :data:`RETURN_STATUSES`, refund statuses :data:`REFUND_STATUSES`
+(None when the store's status has no equivalent, with the store's own word kept).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from types import ModuleType
+from typing import Any, Literal, NotRequired, Required, TypedDict
+
+from pydantic import ValidationError
+
+from notifier.errors import InputError, NotifierError
+from notifier.orders.carrier_names import Choice, choose
+from notifier.orders.contact import normalize_phone
+from notifier.orders.schema import CustomerIn, OrderIn, OrderStatus, ShipmentIn
+
+ReturnStatus = Literal["requested", "approved", "rejected", "in_transit", "received", "completed"]
+RefundStatus = Literal["pending", "processed", "completed", "failed"]
+RETURN_STATUSES: tuple[ReturnStatus, ...] = (
+    "requested",
+    "approved",
+    "rejected",
+    "in_transit",
+    "received",
+    "completed",
+)
+REFUND_STATUSES: tuple[RefundStatus, ...] = ("pending", "processed", "completed", "failed")
+
+
+class BodyError(NotifierError):
+    """The body is an error answer, or not a body of this store; the message is one line."""
+
+
+class StoreParcel(TypedDict):
+    carrier_name: str | None  # as the store wrote it: "JNE", "USPS", "jne", None
+    tracking_number: str
+    tracking_url: str | None  # the store's own link, kept
+
+
+class StoreRefund(TypedDict):
+    id: str
+    status: RefundStatus | None
+    store_status: str | None
+    amount: str | None  # positive decimal string, in ``currency``
+    currency: str | None
+    reason: str | None
+    created_at: str | None
+
+
+class StoreReturn(TypedDict):
+    id: str
+    status: ReturnStatus | None
+    store_status: str | None
+    tracking_number: NotRequired[str | None]  # the return parcel, when the store says
+
+
+class StoreCustomer(TypedDict, total=False):
+    name: str | None
+    email: str | None
+    phone: str | None
+    locale: str | None
+
+
+class StoreOrder(TypedDict, total=False):
+    """One order as a body tells it; a key left out (or None) is "not said", never "erase"."""
+
+    external_id: Required[str]
+    order_number: str | None
+    status: OrderStatus | None
+    paid_at: str | None
+    currency: str | None
+    total: str | None
+    customer: StoreCustomer
+    shipments: list[StoreParcel]
+    refunds: list[StoreRefund]
+    returns: list[StoreReturn]
+    updated_at: str | None  # the store's last change, ISO 8601 (cursors use it)
+
+
+Parser = Callable[[Any], list[StoreOrder]]
+
+
+def parser_for(source_id: str) -> Parser:
+    """The ``parse`` of the registered source ``source_id``'s module.
+
+    KeyError for an unknown source, ImportError if it fails to load, TypeError if its module
+    has no ``parse``."""
+    import sys
+
+    from notifier.plugins import load_source
+
+    cls = load_source(source_id)
+    module: ModuleType | None = sys.modules.get(cls.__module__)
+    parse = getattr(module, "parse", None)
+    if not callable(parse):
+        raise TypeError(f"order source {source_id!r} has no module-level parse(body)")
+    return parse
+
+
+def decode(raw: bytes | str) -> Any:
+    """JSON text -> value; BodyError (one line) when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BodyError(f"not JSON: {str(err).splitlines()[0]}") from err
+
+
+# --------------------------------------------------------------------------- helpers for parsers
+
+
+def text(value: Any) -> str | None:
+    """A trimmed string, or None for None, blanks and containers (ids may come as numbers)."""
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def iso_time(value: Any, *, utc: bool = False) -> str | None:
+    """An ISO 8601 time as the store wrote it (offset kept, ``Z`` as ``+00:00``); a time without
+    offset stays naive unless ``utc`` says the store meant UTC. None when not a time."""
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None and utc:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+def epoch_time(value: Any, *, millis: bool = False) -> str | None:
+    """Unix seconds (or ``millis``) -> ISO 8601 UTC; None for 0, blanks and garbage."""
+    raw = text(value)
+    try:
+        number = float(raw) if raw else 0.0
+    except ValueError:
+        return None
+    if number <= 0:
+        return None
+    return datetime.fromtimestamp(number / 1000 if millis else number, UTC).isoformat()
+
+
+def amount(value: Any) -> str | None:
+    """A money amount as a positive decimal string ("-10.00" -> "10.00"); None if not one."""
+    raw = text(value)
+    try:
+        number = Decimal(raw) if raw else None
+    except InvalidOperation:
+        return None
+    return str(abs(number)) if number is not None and number.is_finite() else None
+
+
+def latest_return(returns: Sequence[StoreReturn]) -> ReturnStatus | None:
+    """The order's return status: the last return (stores list them oldest first) that has one."""
+    return next((r["status"] for r in reversed(returns) if r.get("status")), None)
+
+
+def latest_refund(refunds: Sequence[StoreRefund]) -> RefundStatus | None:
+    """The order's refund status: the last refund that has one."""
+    return next((r["status"] for r in reversed(refunds) if r.get("status")), None)
+
+
+# --------------------------------------------------------------------------- the two outputs
+
+
+def contract(order: StoreOrder, *, aggregator: Any = None) -> dict[str, Any]:
+    """The ``sources parse`` entry for ``order``; carriers resolved for ``aggregator``."""
+    customer = order.get("customer") or {}
+    return {
+        "external_id": order["external_id"],
+        "status": order.get("status"),
+        "paid_at": order.get("paid_at"),
+        "customer": {k: customer.get(k) for k in ("name", "email", "phone")},
+        "shipments": [_shipment(p, aggregator) for p in order.get("shipments") or []],
+        "refunds": [dict(r) for r in order.get("refunds") or []],
+        "returns": [dict(r) for r in order.get("returns") or []],
+    }
+
+
+def _shipment(parcel: StoreParcel, aggregator: Any) -> dict[str, Any]:
+    number = normalize_number(parcel["tracking_number"])
+    found = choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+    return {
+        "carrier": found.carrier,
+        "courier": found.courier,
+        "tracking_number": number,
+        "tracking_url": parcel.get("tracking_url"),
+    }
+
+
+def normalize_number(number: str) -> str:
+    """A tracking number as stored: no whitespace, upper case."""
+    return "".join(number.split()).upper()
+
+
+def order_in(
+    order: StoreOrder, *, aggregator: Any = None, country: str | None = None
+) -> tuple[OrderIn, list[str]]:
+    """The OrderIn for intake and the warnings about what was left out of it.
+
+    A parcel no carrier can track, a bad email or a phone that is not a number in ``country``
+    (the merchant's) is dropped with a warning: the order and its other channels still go in.
+    Raises InputError only when the order itself cannot be taken (no usable id)."""
+    warnings: list[str] = []
+    where = f"order {order.get('external_id')}"
+    values: dict[str, Any] = {
+        "external_id": order.get("external_id"),
+        "order_number": order.get("order_number"),
+        "status": order.get("status"),
+        "paid_at": order.get("paid_at"),
+        "customer": _customer(order.get("customer") or {}, country, where, warnings),
+        "shipments": _parcels(order.get("shipments") or [], aggregator, where, warnings),
+        "return_status": latest_return(order.get("returns") or []),
+        "refund_status": latest_refund(order.get("refunds") or []),
+    }
+    if order.get("currency"):
+        values |= {"currency": order.get("currency"), "total": order.get("total")}
+    try:
+        return OrderIn.model_validate(values), warnings
+    except ValidationError as first:
+        # Money is the only part that can still be wrong: keep the order without it.
+        if values.pop("currency", None) is not None:
+            values.pop("total", None)
+            warnings.append(f"{where}: total left out ({_reason(first)})")
+            try:
+                return OrderIn.model_validate(values), warnings
+            except ValidationError as err:
+                raise InputError(f"{where}: {_reason(err)}", field=_field(err)) from err
+        raise InputError(f"{where}: {_reason(first)}", field=_field(first)) from first
+
+
+def _customer(
+    customer: Mapping[str, Any], country: str | None, where: str, warnings: list[str]
+) -> CustomerIn:
+    values = {k: customer.get(k) for k in ("name", "email", "phone", "locale")}
+    if values["phone"] and country:
+        try:
+            normalize_phone(str(values["phone"]), country)
+        except InputError as err:
+            warnings.append(f"{where}: phone left out: {err}")
+            values["phone"] = None
+    for name in ("email", "locale", "phone", "name"):
+        try:
+            CustomerIn.model_validate({name: values[name]})
+        except ValidationError as err:
+            warnings.append(f"{where}: {name} left out: {_reason(err)}")
+            values[name] = None
+    return CustomerIn.model_validate(values)
+
+
+def _parcels(
+    parcels: Sequence[StoreParcel], aggregator: Any, where: str, warnings: list[str]
+) -> list[ShipmentIn]:
+    out: list[ShipmentIn] = []
+    for parcel in parcels:
+        number = normalize_number(parcel["tracking_number"])
+        found: Choice = choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+        name = parcel.get("carrier_name") or "no carrier named"
+        if found.carrier is None:
+            warnings.append(f"{where}: parcel {number} ({name}) left out: {found.how}")
+            continue
+        try:
+            out.append(
+                ShipmentIn(
+                    carrier=found.carrier,
+                    courier=found.courier,
+                    tracking_number=number,
+                    tracking_url=parcel.get("tracking_url"),
+                )
+            )
+        except ValidationError as err:
+            warnings.append(f"{where}: parcel {number} ({name}) left out: {_reason(err)}")
+    return out
+
+
+def _reason(err: ValidationError) -> str:
+    first = err.errors()[0]
+    place = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{place}: {first['msg']}" if place else str(first["msg"])
+
+
+def _field(err: ValidationError) -> str:
+    return ".".join(str(p) for p in err.errors()[0].get("loc", ())) or "order"
