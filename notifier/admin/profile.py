@@ -47,6 +47,7 @@ NOTIFY_KEYS = (
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 Text = Annotated[str, Field(max_length=200)]
+MAX_FAQ = 30  # entries
 
 
 class SettingsInvalid(NotifierError):
@@ -110,7 +111,7 @@ class MerchantSettings(BaseModel):
     sms_segment_budget: int | None = Field(None, ge=1, le=10)
     brand: Brand = Brand()
     opening_hours: dict[str, str] = {}
-    faq: list[FaqEntry] = Field([], max_length=30)
+    faq: list[FaqEntry] = Field([], max_length=MAX_FAQ)
 
     @field_validator("trigger_channels")
     @classmethod

@@ -8,6 +8,7 @@ outbox, so the last channel of a trigger cannot be switched off: turn the trigge
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,9 +76,19 @@ def set_trigger(rt: Runtime, merchant: Merchant, trigger: str, on: bool) -> Swit
 def set_channel(rt: Runtime, merchant: Merchant, trigger: str, channel: str, on: bool) -> Switches:
     """Send ``trigger`` on ``channel`` or not (the caller adds and commits)."""
     _check(trigger, channel)
-    state = read(rt, merchant)
-    chosen = set(state.channels_for(trigger))
+    chosen = set(read(rt, merchant).channels_for(trigger))
     chosen = chosen | {channel} if on else chosen - {channel}
+    return set_channels(rt, merchant, trigger, sorted(chosen))
+
+
+def set_channels(
+    rt: Runtime, merchant: Merchant, trigger: str, channels: Sequence[str]
+) -> Switches:
+    """Send ``trigger`` on exactly ``channels`` (at least one; the caller adds and commits)."""
+    _check(trigger)
+    for channel in channels:
+        _check(trigger, channel)
+    chosen = set(channels)
     if not chosen:
         raise InputError(
             f"{trigger} needs at least one channel; turn the trigger off instead",

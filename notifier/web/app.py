@@ -23,6 +23,9 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     app.include_router(api.router)
     app.include_router(pages.router)
+    from notifier.web.admin import include as include_admin  # merchant UI and admin REST API
+
+    include_admin(app)
     from notifier.web.webhooks_senders import router as sender_hooks  # Twilio/SendGrid callbacks
 
     app.include_router(sender_hooks)
