@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
+from structlog.testing import capture_logs
 
 from carriers.base import Status
 from notifier.errors import TransientSendError
@@ -276,9 +277,11 @@ async def test_a_forward_that_fails_is_recorded(rt, merchant, client):
     parcel(rt, merchant)
     shop_settings(rt, merchant, brand={"cs_email": CS_EMAIL})
     rt.extra["sender"].fail[CS_EMAIL] = TransientSendError("down", provider="memory")
-    resp = await post_twilio(client, PATH, inbound("halo kak"))
+    with capture_logs() as logs:
+        resp = await post_twilio(client, PATH, inbound("halo kak"))
     assert reply_of(resp)  # the shopper still has an answer
     assert [r.handled_as for r in inbox(rt)] == ["forward_failed"]
+    assert "inbound.forward_failed" in [e["event"] for e in logs]
 
 
 # --- replays and refusals --------------------------------------------------------------------
