@@ -135,6 +135,12 @@ class WebhookRejected(NotifierError):
     """A pushed body whose signature is missing or wrong (answered 403, nothing changed)."""
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name whatever its case (HTTP/2 lower-cases them; plain dicts in tests)."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
 def base64_hmac_ok(secret: str, body: bytes, signature: str | None) -> bool:
     """Whether ``signature`` is base64(HMAC-SHA256(secret, body)), compared in constant time
     (Shopify ``X-Shopify-Hmac-Sha256``, WooCommerce ``X-WC-Webhook-Signature``)."""
