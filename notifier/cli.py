@@ -18,6 +18,7 @@ from notifier.clock import Clock, ScaledClock, SystemClock
 from notifier.errors import ConfigError, NotifierError
 from notifier.orders.cli import app as orders_app
 from notifier.settings import Settings, load_settings
+from notifier.templates_cli import app as templates_app
 
 app = typer.Typer(
     help="Tell shoppers where their parcel is, before they ask.",
@@ -34,6 +35,10 @@ app.add_typer(carriers_app, name="carriers")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(orders_app, name="orders")
+from notifier.orders.sources_cli import app as sources_app  # noqa: E402 (order-store sources)
+
+app.add_typer(sources_app, name="sources")
+app.add_typer(templates_app, name="templates")
 
 out = Console()
 err = Console(stderr=True)

@@ -26,13 +26,16 @@ import structlog
 from sqlmodel import col, select
 
 from notifier import metrics
+from notifier.errors import InputError
+from notifier.orders import intake
 from notifier.orders.base import OrderSource, Rejected, SourceError, SourcePage
 from notifier.orders.importer import ImportSummary, Record, batches, store_batch
+from notifier.orders.parse_contract import StoreOrder, page_orders
 from notifier.pipeline.outbox import merchant_prefs
 from notifier.plugins import load_source
 from notifier.runtime import Runtime
 from notifier.store.lease import insert_ignoring
-from notifier.store.models import Merchant, SourceCursor
+from notifier.store.models import Merchant, ProviderEvent, SourceCursor
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +96,7 @@ async def _poll_guarded(
     """One source of one merchant; whatever it raises stays here (a stage boundary)."""
     source_id = str(entry["id"])
     try:
-        async with _exclusive(rt, merchant, source_id) as mine:
+        async with exclusive(rt, merchant, source_id) as mine:
             if not mine:
                 stats.skipped += 1
                 return
@@ -215,7 +218,7 @@ def _save(
 
 
 @asynccontextmanager
-async def _exclusive(rt: Runtime, merchant: Merchant, source_id: str) -> AsyncIterator[bool]:
+async def exclusive(rt: Runtime, merchant: Merchant, source_id: str) -> AsyncIterator[bool]:
     """Whether this process may poll the source now (always, on SQLite: one process)."""
     if rt.engine.dialect.name != "postgresql":
         yield True
@@ -238,3 +241,71 @@ def _lock(conn: sa.Connection, function: str, key: int) -> Any:
     value = conn.execute(sa.select(getattr(sa.func, function)(key))).scalar()
     conn.commit()  # the lock is the session's: no transaction is left open while polling
     return value
+
+
+# --------------------------------------------------------------------------- pushed orders
+
+
+@dataclass
+class Received:
+    """What one store webhook did."""
+
+    replay: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # about an order we do not have and cannot create (no contact): polled later
+    notifications: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def source_entry(merchant: Merchant, source_id: str) -> Mapping[str, Any] | None:
+    """The merchant's enabled settings entry for ``source_id``, if any."""
+    return next((e for e in _entries(merchant) if e.get("id") == source_id), None)
+
+
+def receive(
+    rt: Runtime,
+    merchant: Merchant,
+    source_id: str,
+    event_ids: list[str],
+    stores: list[StoreOrder],
+) -> Received:
+    """Store the orders a verified webhook carried, once per event: the event ids are claimed
+    (``provider_event``) in the same transaction as the orders, so a crash lets the store's
+    retry through and a replay changes nothing. A fragment about an order we do not have and
+    that names no shopper (a refund, a return) is skipped: the next poll brings the order."""
+    entry = source_entry(merchant, source_id) or {"id": source_id}
+    config = source_config(merchant, entry)
+    orders, errors, warnings = page_orders(
+        stores, aggregator=config.get("aggregator"), country=config.get("country")
+    )
+    done = Received(errors=errors, warnings=warnings)
+    prefs = merchant_prefs(rt.settings.notify, merchant)
+    assert merchant.id is not None
+    with rt.sessions() as session, session.begin():
+        now = rt.clock.now()
+        rows = [{"provider": source_id, "event_id": e[:200], "received_at": now} for e in event_ids]
+        conflict = ["provider", "event_id"]
+        new = insert_ignoring(session, ProviderEvent, rows, conflict, [ProviderEvent.id])
+        if len(new) < len(rows):
+            done.replay = True
+            return done
+        for order in orders:
+            known = intake.find_order(session, merchant.id, order.external_id)
+            if known is None and not (order.customer.email or order.customer.phone):
+                done.skipped += 1
+                continue
+            try:
+                result = intake.ingest(session, merchant, prefs, order, now, source=source_id)
+            except InputError as err:  # raised before any write of that order
+                done.errors.append(f"order {order.external_id}: {err.field}: {err}")
+                continue
+            setattr(done, result.outcome, getattr(done, result.outcome) + 1)
+            done.notifications += result.notifications
+            done.warnings += [f"order {order.external_id}: {w}" for w in result.warnings]
+    for outcome in ("created", "updated", "unchanged"):
+        intake.count(source_id, outcome, getattr(done, outcome))
+    intake.count(source_id, "rejected", len(done.errors))
+    return done

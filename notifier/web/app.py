@@ -32,6 +32,9 @@ def create_app(rt: Runtime) -> FastAPI:
     from notifier.web.webhooks_carriers import router as carrier_pushes  # carrier push webhooks
 
     app.include_router(carrier_pushes)
+    from notifier.web.webhooks_orders import router as store_hooks  # order-store webhooks
+
+    app.include_router(store_hooks)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> Response:

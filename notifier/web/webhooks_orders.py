@@ -1,0 +1,143 @@
+"""Order-store webhooks: ``POST /webhooks/orders/{source}/{merchant}``.
+
+One route for every registered order source whose module pushes (it has ``verify_webhook``,
+``webhook_event_id`` and ``parse``; see :mod:`notifier.orders.base`): Shopify (orders/paid,
+orders/updated, fulfillments/create and update, refunds/create, returns/*) and WooCommerce
+(order.created, order.updated), and the marketplaces that implement the same functions. The
+merchant is the slug in the URL; the secret is the ``webhook_secret`` of that merchant's
+settings entry for the source (Shopify: the app's client secret).
+
+Thin by design: read the body (413 past :data:`MAX_BODY`), verify it (403: missing or wrong
+signature, or no secret configured; nothing changes), read it (400), store it with
+:func:`notifier.orders.poller.receive` (500 if that crashes, so the store retries). A delivery
+already applied (same event id, or the very same body) answers 200 ``replay`` and changes
+nothing; a body about no order we keep answers 200 ``ignored``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+from types import ModuleType
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import select
+
+from notifier import plugins
+from notifier.orders import poller
+from notifier.orders.base import WebhookRejected
+from notifier.orders.parse_contract import BodyError, decode
+from notifier.runtime import Runtime
+from notifier.store.models import Merchant
+from notifier.web.deps import RuntimeDep
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/webhooks/orders", tags=["webhooks"])
+
+MAX_BODY = 2 * 1024 * 1024  # bytes; a Shopify order with hundreds of lines is ~100 KB
+HOOKS = ("verify_webhook", "webhook_event_id", "parse")
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Applied, a replay, or about nothing we keep"},
+    400: {"description": "Not a body this store sends"},
+    403: {"description": "Missing or wrong signature (or no secret set); nothing changed"},
+    404: {"description": "No such source, merchant, or source configured for the merchant"},
+    413: {"description": "Body too large"},
+    500: {"description": "Our failure; the store should retry"},
+}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@router.post("/{source}/{merchant}", responses=_RESPONSES, summary="An order store's webhook")
+async def store_webhook(
+    source: str, merchant: str, request: Request, rt: RuntimeDep
+) -> JSONResponse:
+    """A store's signed push about an order (see the module documentation)."""
+    module = _module(source)
+    if module is None:
+        return JSONResponse({"detail": f"no webhooks for source {source!r}"}, 404)
+    try:
+        body = await _read(request)
+    except _TooLarge:
+        return JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, 413)
+    found = await asyncio.to_thread(_merchant, rt, merchant)
+    entry = poller.source_entry(found, source) if found else None
+    if found is None or entry is None:
+        return JSONResponse({"detail": f"{source} is not set up for {merchant!r}"}, 404)
+    ping = getattr(module, "webhook_ping", None)
+    if callable(ping) and ping(body, request.headers):
+        return JSONResponse({"status": "pong"})
+    secret = entry.get("webhook_secret")
+    if not secret:
+        log.error(
+            "webhook.unverifiable", source=source, merchant=merchant, missing="webhook_secret"
+        )
+        return JSONResponse({"detail": "no webhook_secret set for this source"}, 403)
+    try:
+        module.verify_webhook(body, request.headers, str(secret))
+        stores = module.parse(decode(body))
+    except WebhookRejected as err:
+        log.warning("webhook.bad_signature", source=source, merchant=merchant)
+        return JSONResponse({"detail": str(err)}, 403)
+    except BodyError as err:
+        return JSONResponse({"detail": str(err)}, 400)
+    events = [
+        module.webhook_event_id(body, request.headers),
+        "sha256:" + hashlib.sha256(body).hexdigest(),
+    ]
+    try:
+        done = await asyncio.to_thread(
+            poller.receive, rt, found, source, sorted(set(events)), stores
+        )
+    except Exception:  # a stage boundary: our failure, so the store retries
+        log.exception("webhook.crashed", source=source, merchant=merchant)
+        return JSONResponse({"status": "error", "detail": "internal error"}, 500)
+    return _answer(source, merchant, done)
+
+
+def _answer(source: str, merchant: str, done: poller.Received) -> JSONResponse:
+    stored = done.created + done.updated + done.unchanged
+    status = "replay" if done.replay else "applied" if stored else "ignored"
+    fields = {k: v for k, v in vars(done).items() if k not in ("replay", "errors", "warnings")}
+    log.info("webhook.orders", source=source, merchant=merchant, status=status, **fields)
+    return JSONResponse(
+        {"status": status, **fields, "errors": done.errors[:10], "warnings": done.warnings[:10]}
+    )
+
+
+def _module(source: str) -> ModuleType | None:
+    """The source's module when it is registered and pushes; None otherwise."""
+    try:
+        cls = plugins.load_source(source)
+    except (KeyError, ImportError):
+        return None
+    module = sys.modules.get(cls.__module__)
+    return (
+        module
+        if module is not None and all(callable(getattr(module, h, None)) for h in HOOKS)
+        else None
+    )
+
+
+def _merchant(rt: Runtime, slug: str) -> Merchant | None:
+    with rt.sessions() as session:
+        return session.exec(select(Merchant).where(Merchant.slug == slug)).first()
+
+
+async def _read(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
