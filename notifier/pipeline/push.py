@@ -10,6 +10,10 @@ no status), or a result older than what is stored (a retry arriving late, a repl
 shipment due at once instead: the next sweep asks the carrier, and a push never moves a
 shipment backwards. Shipments the service no longer follows (a cancelled order's parcels) are
 left alone; a final status is never reopened by a bare mention.
+
+Shipments a push brought to a final status are returned in ``Applied.finished``; the caller
+hands them to :func:`notifier.pipeline.finish.stop_tracking` (the web route does it after the
+response is sent, so a slow aggregator never delays the carrier's webhook).
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ FINAL = tuple(finish.FINAL_VALUES)
 @dataclass
 class Applied:
     """What a push did: shipments recorded from it, made due, or busy (leased by a sweep right
-    now: the carrier should retry), and the numbers nobody here tracks."""
+    now: the carrier should retry), the numbers nobody here tracks, and the shipments it brought
+    to a final status (for :func:`finish.stop_tracking`, once the response is out)."""
 
     recorded: int = 0
     due_now: int = 0
@@ -53,6 +58,7 @@ class Applied:
     unknown: list[str] = field(default_factory=list)
     new_events: int = 0
     notifications: int = 0
+    finished: list[Any] = field(default_factory=list)
 
 
 def key(number: str) -> str:
@@ -99,7 +105,7 @@ async def _record(
         out.notifications = done.notifications
     if stale:
         out.due_now += await asyncio.to_thread(_due_now, rt, stale, now, rt.worker)
-    await finish.stop_tracking(rt, finish.newly_final(fresh, outcomes))
+    out.finished = finish.newly_final(fresh, outcomes)
 
 
 def _stale(item: Loaded, result: TrackingResult) -> bool:

@@ -16,9 +16,10 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from carriers import webhooks
-from notifier.pipeline import push
+from notifier.pipeline import finish, push
 from notifier.runtime import Runtime
 from notifier.web.deps import RuntimeDep
 
@@ -54,10 +55,12 @@ async def token_push(carrier: str, token: str, request: Request, rt: RuntimeDep)
     return await _receive(rt, request, carrier, token)
 
 
-def _answer(carrier: str, outcome: str, status: int, **body: Any) -> JSONResponse:
+def _answer(
+    carrier: str, outcome: str, status: int, after: BackgroundTask | None = None, **body: Any
+) -> JSONResponse:
     push.PUSHES.labels(carrier, outcome).inc()
     headers = {"Retry-After": str(BUSY_RETRY)} if status == 503 else None
-    return JSONResponse({"status": outcome, **body}, status, headers=headers)
+    return JSONResponse({"status": outcome, **body}, status, headers=headers, background=after)
 
 
 async def _receive(rt: Runtime, request: Request, carrier: str, token: str | None) -> JSONResponse:
@@ -82,11 +85,13 @@ async def _receive(rt: Runtime, request: Request, carrier: str, token: str | Non
     except Exception:  # a stage boundary: our failure, so the carrier retries the push
         log.exception("push.crashed", carrier=carrier, push_event=said.event)
         return _answer(carrier, "error", 500, detail="internal error")
+    # Stopping the aggregators' tracking of what just became final runs after the response.
+    after = BackgroundTask(finish.stop_tracking, rt, done.finished) if done.finished else None
     if done.busy:
-        return _answer(carrier, "busy", 503, detail="a shipment is being checked; retry")
+        return _answer(carrier, "busy", 503, after, detail="a shipment is being checked; retry")
     outcome = "applied" if done.recorded or done.due_now else "ignored"
     log.info("push.applied", carrier=carrier, push_event=said.event, **_fields(done))
-    return _answer(carrier, outcome, 200, **_fields(done))
+    return _answer(carrier, outcome, 200, after, **_fields(done))
 
 
 def _fields(done: push.Applied) -> dict[str, Any]:
