@@ -17,7 +17,6 @@ from sqlmodel import Session
 from notifier.errors import InputError
 from notifier.runtime import Runtime
 from notifier.senders.base import OutgoingMessage, SendResult
-from notifier.senders.twilio_whatsapp import template_variables
 from notifier.store.models import Merchant, TemplateOverride
 from notifier.templating import TemplateProblem
 
@@ -99,7 +98,7 @@ def version_json(row: TemplateOverride, *, source: bool = True) -> dict[str, Any
         "version": row.version,
         "enabled": row.enabled,
         "author": row.author,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "created_at": row.created_at,
     }
     if source:
         out["source"] = row.source
@@ -173,6 +172,8 @@ async def test_send(
     """Send the sample message (with ``source``, None: the default) to the merchant's own
     address through the configured sender. Returns (address, result, sender id). Raises
     InputError (no address, or the template has problems) and SendError from the sender."""
+    from notifier.senders.twilio_whatsapp import template_variables  # the twilio library: lazily
+
     to = own_address(merchant, key.channel)
     if source is not None:
         problems = checks.check(rt, merchant, key, source)
