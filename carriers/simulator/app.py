@@ -36,10 +36,9 @@ import hmac
 import json
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -58,6 +57,7 @@ from carriers.simulator.asgi import (
     respond,
     too_many,
 )
+from carriers.simulator.clock import Quota, ScaledWallClock, Stats
 from carriers.simulator.faults import FaultKind, FaultPlan, FaultRule
 from carriers.simulator.formats import Wire
 from carriers.simulator.formats.base import Format, Request, World
@@ -75,63 +75,6 @@ log = logging.getLogger(__name__)
 
 MAX_TRACK_BATCH = 40  # numbers per POST /v1/track, as documented above
 MAX_REGISTER_BATCH = 10_000  # numbers per POST /v1/trackings
-
-
-class ScaledWallClock:
-    """Virtual UTC time running ``scale`` times faster than the wall clock from ``start``."""
-
-    def __init__(self, start: datetime | None = None, scale: float = 1.0) -> None:
-        if start is not None and start.tzinfo is None:
-            raise ValueError("the simulator's start time must be timezone-aware")
-        self.start = (start or datetime.now(UTC)).astimezone(UTC)
-        self.scale = scale
-        self._t0 = time.monotonic()
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.scale)
-
-
-@dataclass(slots=True)
-class Stats:
-    """What the simulator served; benchmarks divide these by shipments."""
-
-    requests: int = 0  # API requests (track and register), including refused and faulted ones
-    track_requests: int = 0
-    register_requests: int = 0
-    numbers_tracked: int = 0  # numbers asked for in track requests, found or not
-    numbers_not_found: int = 0
-    numbers_invalid: int = 0
-    auto_registered: int = 0
-    throttled: int = 0  # refused with 429 by the quota (``rate_limit``), not by a fault
-    faults_injected: int = 0
-    faults: dict[str, int] = field(default_factory=dict)  # by kind
-    # per wire format (carrier id): requests, token_requests, tokens_issued, auth_refused,
-    # numbers_tracked, registrations
-    wire: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-class Quota:
-    """A carrier's request quota: ``rate`` per second of the simulator's clock, bursts of ``rate``.
-
-    Measured on the simulator's (possibly accelerated) clock, so a benchmark that runs a week in
-    minutes sees the quota a real carrier would apply over that week.
-    """
-
-    def __init__(self, rate: float, now: float) -> None:
-        if rate <= 0:
-            raise ValueError("rate_limit must be positive")
-        self.rate = rate
-        self.tokens = rate
-        self.stamp = now
-
-    def take(self, now: float) -> float:
-        """0 if a request may pass at ``now`` (and count it), else the seconds to wait."""
-        self.tokens = min(self.rate, self.tokens + max(0.0, now - self.stamp) * self.rate)
-        self.stamp = max(self.stamp, now)
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
 
 
 class SimulatorApp:
@@ -275,7 +218,8 @@ class SimulatorApp:
     async def _wire(self, fmt: Format, request: Request, receive: Receive, send: Send) -> None:
         """One request to a carrier's own API: the same fault plan and quota as /v1/track."""
         self.counters.requests += 1
-        rule = self._draw(fmt, request)
+        name = Wire.fault_target(fmt, request, self.faults.paths)
+        rule = self.faults.draw(name) if name is not None else None
         if rule is None:
             await respond(send, *self._wire_answer(fmt, request))
         elif rule.kind in (FaultKind.SERVER_ERROR, FaultKind.RATE_LIMIT, FaultKind.AUTH):
@@ -286,17 +230,6 @@ class SimulatorApp:
             await respond(send, status, payload, headers)
         else:
             await self._fault(rule, receive, send, lambda: self._wire_answer(fmt, request))
-
-    def _draw(self, fmt: Format, request: Request) -> FaultRule | None:
-        """The fault for a wire request. A plan's ``paths`` name it by its exact path, by
-        ``/<carrier>`` (every request of that format) or ``/<carrier>/track``; the default
-        ``/v1/track`` covers the tracking requests of every format."""
-        tracking = fmt.is_tracking(request)
-        names = [request.raw_path, f"/{fmt.id}"]
-        if tracking:
-            names += [f"/{fmt.id}/track", "/v1/track"]
-        name = next((n for n in names if n in self.faults.paths), None)
-        return self.faults.draw(name) if name is not None else None
 
     def _wire_answer(self, fmt: Format, request: Request) -> Response:
         if self.quota is not None:

@@ -18,14 +18,15 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
 import uvicorn
 
-from carriers.simulator.app import ScaledWallClock, SimulatorApp
+from carriers.simulator.app import SimulatorApp
+from carriers.simulator.clock import ScaledWallClock
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def create_app(
     rate_limit: float | None = None,
     scale: float = 1.0,
     start: datetime | None = None,
+    accounts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> SimulatorApp:
     """The simulator's ASGI app.
 
@@ -53,6 +55,8 @@ def create_app(
     ``X-Api-Key`` when set. ``webhook_url``: where changes are pushed (signed with
     ``webhook_secret`` when set, through ``webhook_client`` if given). ``rate_limit``: a
     request quota per second of the simulator's clock (429 with Retry-After beyond it).
+    ``accounts``: the credentials each wire format accepts, by carrier id (default:
+    :func:`carriers.simulator.formats.account`).
     """
     return SimulatorApp(
         now or ScaledWallClock(start, scale).now,
@@ -61,6 +65,7 @@ def create_app(
         webhook_secret=webhook_secret,
         webhook_client=webhook_client,
         rate_limit=rate_limit,
+        accounts=accounts,
     )
 
 

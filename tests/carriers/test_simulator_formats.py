@@ -240,6 +240,12 @@ async def test_oauth_token_is_requested_once_reused_and_refreshed_after_expiry(
 
 WRONG = {"ups": {"client_secret": "nope"}, "fedex": {"client_secret": "nope"},
          "usps": {"client_id": "nobody"}, "canadapost": {"password": "nope"}}  # fmt: skip
+# What each carrier's documented auth error says (token endpoint for the OAuth ones).
+REFUSED = {"ups": "10401", "fedex": "NOT.AUTHORIZED.ERROR", "usps": "invalid_client",
+           "canadapost": "E002", "dhl": "Unauthorized", "aftership": "Invalid API Key",
+           "17track": "-18010002", "trackingmore": "Invalid API key", "easypost": "APIKEY.INACTIVE",
+           "shippo": "Invalid token", "binderbyte": "API Key tidak valid", "biteship": "40101001",
+           "rajaongkir": "Invalid Api key"}  # fmt: skip
 
 
 @pytest.mark.parametrize("carrier", list(ADAPTERS))
@@ -249,6 +255,7 @@ async def test_a_wrong_credential_is_an_auth_error(server: SimulatorServer, carr
         with pytest.raises(CarrierAuthError) as info:
             await adapter.fetch([fresh()], COURIER.get(carrier))
     assert info.value.carrier == carrier and info.value.status_code == 401
+    assert REFUSED[carrier] in info.value.body_excerpt
     assert wire_stats(server, carrier)["auth_refused"] == before + 1
 
 
@@ -375,3 +382,29 @@ async def test_a_full_batch_is_one_call_and_a_larger_one_is_refused(
         assert all(r.status is S.INFO_RECEIVED for r in results)
         too_many = await adapter.fetch(numbers, COURIER.get(carrier))
     assert all(r.error is not None and r.error.kind is ErrorKind.BAD_REQUEST for r in too_many)
+
+
+JUNK = [
+    ("GET", "/", {}),
+    ("DELETE", "/trackings", {}),
+    ("POST", "/track/v1/trackingnumbers", {"content": b"{not json"}),
+    ("POST", "/gettrackinfo", {"json": {"number": 1}}),
+    ("POST", "/trackings/batch", {"json": [1, None, {"tracking_number": 5}]}),
+    ("GET", "/trackers", {"params": {"page_size": "many"}}),
+    ("GET", "/trackings", {"params": {"limit": "x", "tracking_numbers": ",,,"}}),
+    ("GET", "/v1/track", {"params": {"awb": " "}}),
+    ("POST", "/oauth/token", {"data": {"grant_type": "password"}}),
+]
+
+
+@pytest.mark.parametrize("carrier", list(ADAPTERS))
+def test_malformed_requests_get_the_carriers_own_4xx_never_a_crash(
+    server: SimulatorServer, carrier: str
+) -> None:
+    auth = formats.account(carrier)
+    headers = {"as-api-key": auth.get("api_key", ""), "17token": auth.get("api_key", ""),
+               "Tracking-Api-Key": auth.get("api_key", "")}  # fmt: skip
+    for method, path, kw in JUNK:
+        resp = http.request(method, f"{server.url}/{carrier}{path}", headers=headers, **kw)
+        assert 400 <= resp.status_code < 500 or resp.status_code == 200, (path, resp.text)
+        assert resp.content, path  # an error body in the carrier's envelope

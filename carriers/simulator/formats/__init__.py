@@ -30,7 +30,7 @@ carrier's documented auth error. The fault plan and request quota apply to every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from carriers.simulator.formats.aftership import AfterShip
@@ -88,6 +88,16 @@ class Wire:
         if fmt is None:
             return None
         return fmt, Request.of(scope, fmt.strip("/" + rest), body)
+
+    @staticmethod
+    def fault_target(fmt: Format, request: Request, paths: Collection[str]) -> str | None:
+        """The name a fault plan's ``paths`` knows this request by, if any: its exact path,
+        ``/<carrier>`` (every request of that format), ``/<carrier>/track`` or ``/v1/track``
+        (tracking requests of that format, of every format)."""
+        names = [request.raw_path, f"/{fmt.id}"]
+        if fmt.is_tracking(request):
+            names += [f"/{fmt.id}/track", "/v1/track"]
+        return next((n for n in names if n in paths), None)
 
 
 __all__ = ["FORMATS", "Format", "Wire", "account", "settings"]

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 import re
 import secrets
 from bisect import bisect_right
@@ -25,6 +26,7 @@ from carriers.simulator.asgi import Response
 from carriers.simulator.journeys import Journey, Plan, number_key, plan
 from carriers.simulator.registry import Registration, Registry, auto_registers, valid_key
 
+log = logging.getLogger(__name__)
 JAKARTA = timezone(timedelta(hours=7))  # every scan happens in Indonesia (journeys.py)
 FINAL_CODES = frozenset({"DELIVERED", "COLLECTED", "RETURNED", "EXPIRED"})
 JSON = b"application/json"
@@ -315,6 +317,9 @@ class Format:
             if err.status in (401, 403):
                 self.count("auth_refused")
             return self.error(err.status, err.code, err.message)
+        except (ValueError, TypeError, AttributeError, KeyError) as err:  # a body of wrong shape
+            log.info("%s: malformed request to %s: %r", self.id, request.raw_path, err)
+            return self.error(400, "400", "malformed request")
 
     def strip(self, path: str) -> str:
         """``path`` without the production base path, when the client included it."""

@@ -2,10 +2,11 @@
 ``DHL-API-Key`` header.
 
 Native codes become the documented ``statusCode`` enum (``pre-transit | transit | delivered |
-failure``) with DHL's own event wording, which is all DHL says more precisely: out for delivery
-is ``transit`` "The shipment has been loaded onto the delivery vehicle", a missed delivery is
-``failure`` "An attempt at delivery is being made" wording. Timestamps are ISO-8601 with the
-local offset, events newest first; the ETA is ``estimatedTimeOfDelivery`` with its time frame.
+failure``) with DHL's own event wording, the only place DHL says more: out for delivery is
+``transit`` "The shipment has been loaded onto the delivery vehicle", a missed delivery
+``failure`` "Delivery attempt unsuccessful ...", a return "... returned to the sender".
+Timestamps are ISO-8601 with the local offset, events newest first; the ETA is
+``estimatedTimeOfDelivery`` with its time frame.
 Errors are RFC 7807 problem details (404 "No result found", 401 for a wrong key).
 """
 

@@ -23,7 +23,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "PICKED_UP": ("P", "038", "Pickup Scan"),
     "ARRIVED_HUB": ("I", "005", "Arrived at Facility"),
     "DEPARTED_HUB": ("I", "005", "Departed from Facility"),
-    "DELAYED": ("I", "154", "Your delivery has been rescheduled. / Updated Delivery Date"),
+    "DELAYED": ("I", "154", "The delivery date has been updated."),
     "OUT_FOR_DELIVERY": ("I", "021", "Out For Delivery Today"),
     "DELIVERY_FAILED": ("X", "060", "The receiver was not available for delivery. "
                                     "We'll make a second attempt the next business day."),
