@@ -408,3 +408,30 @@ def test_malformed_requests_get_the_carriers_own_4xx_never_a_crash(
         resp = http.request(method, f"{server.url}/{carrier}{path}", headers=headers, **kw)
         assert 400 <= resp.status_code < 500 or resp.status_code == 200, (path, resp.text)
         assert resp.content, path  # an error body in the carrier's envelope
+
+
+# A journey's out-for-delivery scan in each carrier's own code (the newest event's raw code,
+# as the real parser keeps it) or, for the free-text APIs, words.
+OUT_FOR_DELIVERY = {
+    "ups": "I/021", "fedex": "OD", "usps": "OF", "canadapost": "0174", "dhl": "transit",
+    "aftership": "OutForDelivery_001", "17track": "OutForDelivery_Other",
+    "trackingmore": "pickup001", "easypost": "out_for_delivery", "shippo": "out_for_delivery",
+    "biteship": "dropping_off", "binderbyte": "Paket sedang diantar",
+    "rajaongkir": "Paket sedang diantar",
+}  # fmt: skip
+
+
+async def test_out_for_delivery_in_each_carriers_own_code(
+    server: SimulatorServer, clock: SteppedClock
+) -> None:
+    number = register(server, clock, Journey.NORMAL)
+    scans = script(number, clock.t, Journey.NORMAL).scans
+    clock.t = next(s.at for s in scans if s.code == "OUT_FOR_DELIVERY")
+    for carrier, code in OUT_FOR_DELIVERY.items():
+        async with connect(server.url, carrier) as adapter:
+            if carrier == "trackingmore":
+                await fetch(adapter, carrier, number)  # created; answered from the next call
+            newest = (await fetch(adapter, carrier, number)).events[-1]
+        assert newest.status is S.OUT_FOR_DELIVERY, carrier
+        assert code in (newest.raw_code, newest.description[: len(code)]), (carrier, newest)
+    clock.t += timedelta(days=7)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 JAKARTA = timezone(timedelta(hours=7))  # every scan happens in Indonesia (journeys.py)
 FINAL_CODES = frozenset({"DELIVERED", "COLLECTED", "RETURNED", "EXPIRED"})
 JSON = b"application/json"
+MAX_TOKENS = 1000  # live tokens kept per format before expired ones are dropped
 ISO3 = {"ID": "IDN", "CN": "CHN", "SG": "SGP", "MY": "MYS"}  # the countries journeys visit
 
 
@@ -219,6 +220,8 @@ class Tokens:
         self._expiry: dict[str, float] = {}
 
     def issue(self, now: float) -> str:
+        if len(self._expiry) > MAX_TOKENS:  # forget expired ones; a long run issues many
+            self._expiry = {t: end for t, end in self._expiry.items() if end > now}
         token = secrets.token_urlsafe(24)
         self._expiry[token] = now + self.lifetime
         return token
@@ -378,9 +381,8 @@ class Format:
 
     def authorize(self, request: Request) -> None:
         """Refusal (auth) unless the request carries a live bearer token of this format."""
-        state = self.tokens.check(request.bearer(), self.now())
-        if state != "ok":
-            raise self.refuse_auth("access token expired" if state == "expired" else None)
+        if self.tokens.check(request.bearer(), self.now()) != "ok":
+            raise self.refuse_auth()  # carriers answer an expired and a forged token alike
 
 
 def default_account(fmt: type[Format]) -> dict[str, str]:
