@@ -26,7 +26,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("carrier", "number", "body", "events", "status", "final"), CASES)
+@pytest.mark.parametrize(
+    ("carrier", "number", "body", "events", "status", "final"), CASES, ids=[c[0] for c in CASES]
+)
 async def test_a_push_is_recorded_once_and_a_repeat_changes_nothing(
     hooks_rt, client, merchant, carrier, number, body, events, status, final
 ):
