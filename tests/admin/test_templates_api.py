@@ -47,7 +47,10 @@ async def test_versions_history_diff_and_roll_back(client, merchant):
 
 
 async def test_misspelled_variable_is_refused_with_its_line_and_nothing_is_saved(client, merchant):
-    source = "Halo {{ customer.first_name }},\nresi {{ shipment.tracking_numbr }}\n{{ shipment.tracking_url }}"
+    source = (
+        "Halo {{ customer.first_name }},\nresi {{ shipment.tracking_numbr }}\n"
+        "{{ shipment.tracking_url }}"
+    )
     answer = await _save(client, source)
     assert answer.status_code == 422
     assert answer.json()["problems"] == [
