@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:10:05.196773
+Create Date: 2026-11-26 02:50:44.200792
 """
 
 from collections.abc import Sequence
@@ -65,8 +65,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recipient'))
     )
     with op.batch_alter_table('recipient', schema=None) as batch_op:
+        batch_op.create_index('ix_recipient_email', ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_recipient_merchant_id'), ['merchant_id'], unique=False)
         batch_op.create_index('ix_recipient_merchant_phone', ['merchant_id', 'phone'], unique=False)
+        batch_op.create_index('ix_recipient_phone', ['phone'], unique=False)
 
     op.create_table('source_cursor',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -305,8 +307,10 @@ def downgrade() -> None:
 
     op.drop_table('source_cursor')
     with op.batch_alter_table('recipient', schema=None) as batch_op:
+        batch_op.drop_index('ix_recipient_phone')
         batch_op.drop_index('ix_recipient_merchant_phone')
         batch_op.drop_index(batch_op.f('ix_recipient_merchant_id'))
+        batch_op.drop_index('ix_recipient_email')
 
     op.drop_table('recipient')
     op.drop_table('provider_event')

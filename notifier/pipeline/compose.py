@@ -149,6 +149,8 @@ WHATSAPP_SESSION = timedelta(hours=24)  # Meta's customer service window
 
 
 def _session_open(job: Job, now: datetime) -> bool:
+    if job.notification.context.get("whatsapp_template"):  # 63016: re-sent as a template
+        return False
     last = job.recipient.whatsapp_last_inbound_at
     return last is not None and now - last < WHATSAPP_SESSION
 

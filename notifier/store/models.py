@@ -61,7 +61,11 @@ class Merchant(SQLModel, table=True):
 class Recipient(SQLModel, table=True):
     """A shopper. Phone is E.164; ``phone_kind`` says whether SMS/WhatsApp can reach it."""
 
-    __table_args__ = (sa.Index("ix_recipient_merchant_phone", "merchant_id", "phone"),)
+    __table_args__ = (
+        sa.Index("ix_recipient_merchant_phone", "merchant_id", "phone"),
+        sa.Index("ix_recipient_phone", "phone"),  # inbound STOP/replies look across merchants
+        sa.Index("ix_recipient_email", "email"),  # provider bounces look across merchants
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id", index=True)
