@@ -60,7 +60,7 @@ ADAPTERS: dict[str, type[HttpAdapter]] = {
     "rajaongkir": rajaongkir.Adapter,
 }
 # The courier a shipment of this carrier is tracked with (the aggregators need one).
-COURIER = {"trackingmore": "jne", "shippo": "jne", "binderbyte": "jne", "biteship": "jne",
+COURIER = {"trackingmore": "jne", "shippo": "shippo", "binderbyte": "jne", "biteship": "jne",
            "rajaongkir": "jne"}  # fmt: skip
 OAUTH = ("ups", "fedex", "usps")
 # Carriers with no way to say a label expired: the last status stays.

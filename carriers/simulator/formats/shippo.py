@@ -18,9 +18,9 @@ from carriers.simulator.asgi import Response
 from carriers.simulator.formats.base import Event, Format, Parcel, Refusal, Request, reply, utc_z
 
 TRACKS = re.compile(r"/tracks/([^/]+)/([^/]+)/?")
-# The carrier tokens this simulator answers for (Shippo's own test carrier included).
+# Shippo carrier tokens the simulator answers for; ``shippo`` is Shippo's own test carrier.
 CARRIERS = frozenset({"shippo", "usps", "ups", "fedex", "dhl_express", "dhl_ecommerce",
-                      "canada_post", "jne", "jnt", "sicepat", "ninjavan"})  # fmt: skip
+                      "canada_post", "ontrac", "lasership", "purolator"})  # fmt: skip
 # native code -> (status, substatus code, substatus text, action required)
 CODES: dict[str, tuple[str, str, str, bool]] = {
     "MANIFESTED": ("PRE_TRANSIT", "information_received", "Information about your package has "
