@@ -60,6 +60,7 @@ PAGE_GRAPHQL = 25  # orders per GraphQL page (nested fields make each order cost
 PAGE_REST = 100  # orders per REST page (250 is the maximum)
 MAX_WAIT = 30.0  # s we wait for the bucket inside one run before leaving it to the next
 THROTTLE_TRIES = 4
+MIN_WAIT = 0.1  # s after a THROTTLED answer whose cost report says the bucket is full again
 
 parse = shopify_parse.parse  # the module-level parser the parse contract looks up
 
@@ -127,6 +128,10 @@ class ShopifySource(OrderSource):
 
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def monotonic(self) -> float:
+        """Seconds of a monotonic clock (the bucket refills with it; tests replace it)."""
+        return time.monotonic()
 
     async def poll(self, cursor: str | None, now: datetime) -> SourcePage:
         """One page of orders changed since the cursor (see :class:`SyncCursor`)."""
@@ -204,7 +209,7 @@ class ShopifySource(OrderSource):
                 "available": float(status["currentlyAvailable"]),
                 "rate": float(status["restoreRate"]) or 1.0,
                 "requested": float(cost.get("requestedQueryCost") or 0),
-                "at": time.monotonic(),
+                "at": self.monotonic(),
             }
         except (KeyError, TypeError, ValueError):
             return  # no cost report: nothing to pace by
@@ -214,7 +219,7 @@ class ShopifySource(OrderSource):
         b = self.bucket
         if not b:
             return 0.0
-        refilled = b["available"] + b["rate"] * (time.monotonic() - b["at"])
+        refilled = b["available"] + b["rate"] * (self.monotonic() - b["at"])
         need = min(b["requested"], b["max"])
         return max(0.0, (need - min(refilled, b["max"])) / b["rate"])
 
@@ -226,7 +231,7 @@ class ShopifySource(OrderSource):
             await self._sleep(wait)
 
     async def _wait_throttled(self) -> None:
-        wait = max(self.bucket_wait(), 1.0)
+        wait = max(self.bucket_wait(), MIN_WAIT)
         if wait > self.max_wait:
             raise SourceError("throttled (THROTTLED)", source=self.id, retry_after=wait)
         await self._sleep(wait)
