@@ -23,6 +23,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")  # shopper pages' CSS/JS, no CDN
     from notifier.web.admin import include as include_admin  # merchant UI and admin REST API
 
     include_admin(app)

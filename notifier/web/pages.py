@@ -1,120 +1,491 @@
-"""Pages a shopper opens from a message: the tracking page and the one-click unsubscribe.
+"""Pages a shopper opens from a message: the tracking page, the order look-up and unsubscribe.
 
-The tracking page here is the plain one that makes every link work from the first message; the
-branded page belongs to the web app work. Unsubscribe follows RFC 8058: GET shows a button (link
-scanners must not unsubscribe anyone), POST unsubscribes.
+Routes (no sign-in anywhere: the 192-bit token in the URL is the authorization)::
+
+    GET  /t/{token}              the parcel: brand, progress, ETA, journey, help, FAQ,
+                                 notification preferences (``?lang=id|en`` overrides)
+    POST /t/{token}/preferences  turn one channel (or all) off or back on: a form token
+                                 derived from the tracking token, and a same-origin check,
+                                 refuse forged posts (403); recorded as source "tracking_page"
+    GET  /t                      the look-up form: order number plus email or phone
+    POST /t                      look-up: 303 to the parcel's page, or the order's parcels;
+                                 the same vague answer for any miss; rate limited per client
+                                 address and per order number (429 with Retry-After)
+    GET  /u/{token}, POST /u/{token}   one-click email unsubscribe (RFC 8058)
+    /static/...                  the pages' CSS, JS and icon (mounted by the app)
+
+The language is ``?lang``, else the shopper's, else the browser's Accept-Language, else the
+shop's, else English; times are shown in the shopper's zone, else the shop's. Every page is
+server-rendered with local assets only; responses carry a strict Content-Security-Policy, no
+Referer leaves the site (the token is in the URL) and search engines are told not to index.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlmodel import select
+from sqlmodel import col
+from starlette.types import Scope
 
-from notifier import formatting, links
+from carriers.links import public_url
+from notifier import formatting, links, replies
+from notifier.errors import InputError
+from notifier.orders.contact import normalize_email, normalize_phone
+from notifier.pipeline.callbacks import opt_in, opt_out
 from notifier.pipeline.compose import carrier_name
-from notifier.store.models import Merchant, Order, Recipient, Shipment, TrackingEvent
+from notifier.store.models import Merchant, Recipient
+from notifier.web import tracking
 from notifier.web.deps import RuntimeDep, SessionDep
+from notifier.web.pages_text import LOCALES, TEXT
+from notifier.web.ratelimit import RateLimiter, Rule
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-LOCALES = ("id", "en")
-TEXT = {
-    "id": {
-        "title": "Lacak paket",
-        "eta": "Perkiraan tiba",
-        "number": "No. resi",
-        "order": "Pesanan",
-        "history": "Riwayat perjalanan",
-        "none": "Belum ada update dari kurir.",
-        "unsub_q": "Berhenti menerima email tentang pesanan?",
-        "unsub_btn": "Berhenti berlangganan",
-        "unsub_done": "Anda tidak akan menerima email lagi dari kami.",
-        "not_found": "Link pelacakan tidak ditemukan.",
-    },
-    "en": {
-        "title": "Track your parcel",
-        "eta": "Estimated delivery",
-        "number": "Tracking number",
-        "order": "Order",
-        "history": "Journey",
-        "none": "No update from the carrier yet.",
-        "unsub_q": "Stop receiving emails about your orders?",
-        "unsub_btn": "Unsubscribe",
-        "unsub_done": "You will not receive further emails from us.",
-        "not_found": "This tracking link was not found.",
-    },
-}
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# Look-ups per client address and per order number (each process counts on its own).
+LOOKUP_RULES = (Rule(5, 60.0), Rule(20, 3600.0))
+SOURCE = "tracking_page"  # opt-out source recorded by the preferences form
+PREFS_ANCHOR = "notifikasi"
+_STATIC_MAX_AGE = 365 * 24 * 3600  # s: versioned asset URLs never change
+_lock = threading.Lock()
 
 
-def _locale(request: Request, preferred: str | None) -> str:
-    asked = request.query_params.get("lang")
-    for candidate in (asked, preferred, request.headers.get("accept-language", "")[:2], "en"):
-        if candidate and candidate[:2] in LOCALES:
-            return candidate[:2]
+# --- language, zone, security headers ----------------------------------------------------------
+
+
+def pick_locale(request: Request, shopper: str | None = None, shop: str | None = None) -> str:
+    """``?lang``, the shopper's locale, Accept-Language (by q), the shop's, else "en"."""
+    for tag in (request.query_params.get("lang"), shopper, *_accepted(request), shop):
+        lang = (tag or "").replace("_", "-").split("-")[0].strip().lower()
+        lang = "id" if lang == "in" else lang  # the legacy code for Indonesian
+        if lang in LOCALES:
+            return lang
     return "en"
 
 
-@router.get("/t/{token}", response_class=HTMLResponse)
-def tracking_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    """The parcel's status, ETA and events, in the shopper's language and time zone."""
-    row = session.exec(
-        select(Shipment, Order, Merchant, Recipient)
-        .join(Order, Shipment.order_id == Order.id)  # type: ignore[arg-type]
-        .join(Merchant, Shipment.merchant_id == Merchant.id)  # type: ignore[arg-type]
-        .outerjoin(Recipient, Order.recipient_id == Recipient.id)  # type: ignore[arg-type]
-        .where(Shipment.public_token == token)
-    ).first()
-    if row is None:
-        locale = _locale(request, None)
-        return templates.TemplateResponse(
-            request, "missing.html", {"t": TEXT[locale], "locale": locale}, status_code=404
-        )
-    shipment, order, merchant, recipient = row
-    locale = _locale(request, (recipient.locale if recipient else None) or merchant.locale)
-    tz = (recipient.timezone if recipient else None) or merchant.timezone
-    events = session.exec(
-        select(TrackingEvent)
-        .where(TrackingEvent.shipment_id == shipment.id)
-        .order_by(TrackingEvent.time.desc(), TrackingEvent.id.desc())  # type: ignore[union-attr]
-    ).all()
-    shown: list[dict[str, Any]] = [
+def _accepted(request: Request) -> list[str]:
+    ranked = []
+    for position, item in enumerate(request.headers.get("accept-language", "").split(",")[:20]):
+        tag, _, params = item.partition(";")
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if tag.strip() and q > 0:
+            ranked.append((-q, position, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def _zone(*names: str | None) -> ZoneInfo:
+    """The first valid zone of ``names`` (an old row may hold garbage), else UTC."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def _render(
+    request: Request, name: str, ctx: dict[str, Any], status_code: int = 200, **headers: str
+) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(12)
+    response = templates.TemplateResponse(
+        request, name, {**ctx, "nonce": nonce}, status_code=status_code
+    )
+    response.headers.update(
         {
-            "when": formatting.format_datetime(e.time, locale, tz) if e.time else "",
-            "status": formatting.status_label(e.status, locale),
-            "description": e.description,
-            "location": e.location,
+            "Content-Security-Policy": (
+                f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; script-src 'self'; "
+                "img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'"
+            ),
+            "Referrer-Policy": "same-origin",  # the token is in the URL: keep it on this site
+            "X-Robots-Tag": "noindex, nofollow",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Vary": "Accept-Language",
+            **{key.replace("_", "-"): value for key, value in headers.items()},
         }
-        for e in events
-    ]
-    ctx = {
-        "t": TEXT[locale],
+    )
+    return response
+
+
+# --- the tracking page -------------------------------------------------------------------------
+
+
+@router.get("/t/{token}", response_class=HTMLResponse)
+def tracking_page(token: str, request: Request, rt: RuntimeDep, session: SessionDep) -> Response:
+    """The parcel's progress, ETA and journey in the shopper's language and time zone."""
+    found = tracking.load(session, token)
+    if found is None:
+        return _missing(request)
+    rec, merchant = found.recipient, found.merchant
+    locale = pick_locale(request, rec.locale if rec else None, merchant.locale)
+    tz = _zone(rec.timezone if rec else None, merchant.timezone)
+    now = rt.clock.now()
+    channels = tracking.shop_channels(merchant, rt.settings.notify.channels)
+    view = tracking.view(found, channels, now.astimezone(tz).date())
+    shop = tracking.read_shop(merchant.name, merchant.settings or {}, locale)
+    ctx = _page(view, shop, locale, tz.key, now, found.shipment.tracking_url)
+    ctx["csrf"] = _form_token(rt, token)
+    ctx["saved"] = _saved_message(request, locale)
+    return _render(request, "track.html", ctx)
+
+
+def _page(
+    v: tracking.TrackingView,
+    shop: tracking.Shop,
+    locale: str,
+    tz: str,
+    now: datetime,
+    store_url: str | None,
+) -> dict[str, Any]:
+    t = TEXT[locale]
+    carrier = carrier_name(v.carrier, v.courier)
+    brand = shop.brand
+    return {
+        "t": t,
         "locale": locale,
-        "shop": (merchant.settings.get("brand") or {}).get("name") or merchant.name,
-        "status": formatting.status_label(shipment.status, locale),
-        "status_code": shipment.status,
-        "eta": formatting.format_date(shipment.eta, locale) if shipment.eta else None,
-        "carrier": carrier_name(shipment.carrier, shipment.courier),
-        "number": shipment.tracking_number,
-        "order": order.order_number,
-        "events": shown,
-        "tz": ZoneInfo(tz).key,
+        "v": v,
+        "shop": shop,
+        "brand": brand,
+        "carrier": carrier,
+        "status_label": formatting.status_label(v.status, locale),
+        "hello": t["hello"].format(name=v.first_name) if v.first_name else t["hello_anon"],
+        "note": _note(v, t, brand.name),
+        "steps": [_step(s, t, locale) for s in v.steps],
+        "eta": _eta(v, t, locale, now, tz),
+        "delivered": _when(v.delivered_at, locale, tz) if v.delivered_at else None,
+        "events": [_event(e, locale, tz) for e in v.events],
+        "carrier_url": public_url(v.carrier, v.courier, v.number) or tracking.web_url(store_url),
+        "whatsapp_url": _whatsapp(brand, t, v),
+        "hours": _hours(shop, locale, t),
+        "closed": bool(shop.hours) and not _is_open(shop, now, tz),
+        "parcels": [
+            {
+                "token": p.token,
+                "label": f"{carrier_name(p.carrier, p.courier)} {p.number}",
+                "status": formatting.status_label(p.status, locale),
+            }
+            for p in v.parcels
+        ],
+        "prefs": [_pref(p, t) for p in v.preferences],
+        "any_on": any(p.on for p in v.preferences),
+        "tone": next((s.tone for s in v.steps if s.state == "current"), ""),
+        "note_tone": "warn" if v.delayed else "",
+        "carrier_link": t["carrier_link"].format(carrier=carrier),
+        "parcels_title": t["parcels"].format(n=len(v.parcels) + 1),
+        "older": t["older_events"].format(n=v.hidden_events) if v.hidden_events else None,
     }
-    return templates.TemplateResponse(request, "track.html", ctx)
+
+
+def _note(v: tracking.TrackingView, t: dict[str, str], shop: str) -> str | None:
+    if v.delayed and v.status not in ("exception", "failed_attempt"):
+        return t["note_delayed"]
+    if v.status == "available_for_pickup" and v.last_location:
+        return t["note_available_for_pickup_at"].format(place=v.last_location)
+    text = t.get(f"note_{v.status}")
+    return text.format(shop=shop) if text else None
+
+
+def _step(step: tracking.Step, t: dict[str, str], locale: str) -> dict[str, str]:
+    label = formatting.status_label(step.status, locale) if step.status else t[f"step_{step.key}"]
+    return {"key": step.key, "label": label, "state": step.state, "tone": step.tone}
+
+
+def _eta(
+    v: tracking.TrackingView, t: dict[str, str], locale: str, now: datetime, tz: str
+) -> dict[str, str] | None:
+    if v.eta is None:
+        return None
+    today = now.astimezone(ZoneInfo(tz)).date()
+    relative = {today: t["today"], today + timedelta(days=1): t["tomorrow"]}.get(v.eta)
+    if v.eta_passed:
+        relative = t["eta_passed"]
+    return {
+        "text": formatting.format_date(v.eta, locale),
+        "iso": v.eta.isoformat(),
+        "relative": relative or "",
+    }
+
+
+def _when(moment: datetime, locale: str, tz: str) -> dict[str, str]:
+    return {
+        "text": f"{formatting.format_date(moment, locale, tz)}, "
+        f"{formatting.format_time(moment, locale, tz)}",
+        "iso": moment.isoformat(),
+    }
+
+
+def _event(e: tracking.Event, locale: str, tz: str) -> dict[str, Any]:
+    return {
+        "when": formatting.format_datetime(e.time, locale, tz) if e.time else "",
+        "iso": e.time.isoformat() if e.time else "",
+        "status": e.status,
+        "label": formatting.status_label(e.status, locale),
+        "description": e.description,
+        "location": e.location,
+    }
+
+
+def _whatsapp(brand: tracking.Brand, t: dict[str, str], v: tracking.TrackingView) -> str | None:
+    if not brand.cs_whatsapp:
+        return None
+    text = t["whatsapp_text"].format(shop=brand.name, order=v.order_number, number=v.number)
+    return tracking.whatsapp_url(brand.cs_whatsapp, text)
+
+
+def _hours(shop: tracking.Shop, locale: str, t: dict[str, str]) -> str | None:
+    if not shop.hours:
+        return None
+    try:
+        hours = replies.describe_hours(shop.hours, locale)
+    except ValueError:  # hours the merchant mistyped: say nothing rather than something wrong
+        return None
+    return t["hours"].format(hours=hours) if hours else None
+
+
+def _is_open(shop: tracking.Shop, now: datetime, tz: str) -> bool:
+    try:
+        return replies.is_open(shop.hours, now, tz)
+    except ValueError:
+        return True
+
+
+def _pref(p: tracking.ChannelPref, t: dict[str, str]) -> dict[str, Any]:
+    hint = None
+    if not p.on and not p.can_turn_on:
+        stop = (p.source or "").startswith("keyword:") or (p.source or "").endswith(":21610")
+        hint = t["hint_keyword"] if stop else t["hint_provider"]
+    name = t[f"ch_{p.channel}"]
+    return {
+        "channel": p.channel,
+        "name": name,
+        "on": p.on,
+        "can_turn_on": p.can_turn_on,
+        "action": t["turn_off" if p.on else "turn_on"].format(channel=name),
+        "hint": hint,
+    }
+
+
+def _saved_message(request: Request, locale: str) -> str | None:
+    saved, t = request.query_params.get("saved", ""), TEXT[locale]
+    channel, _, state = saved.partition(".")
+    if saved == "all.off":
+        return t["saved_all"]
+    if channel in tracking.CHANNELS and state in ("on", "off"):
+        return t[f"saved_{state}"].format(channel=t[f"ch_{channel}"])
+    return None
+
+
+def _missing(request: Request) -> HTMLResponse:
+    locale = pick_locale(request)
+    t = TEXT[locale]
+    ctx = {"t": t, "locale": locale, "title": t["missing_title"], "message": t["missing"]}
+    return _render(request, "missing.html", ctx, status_code=404)
+
+
+# --- notification preferences ------------------------------------------------------------------
+
+
+def _form_token(rt: Any, token: str) -> str:
+    """The preferences form's token: a MAC of the tracking token under the server secret, so
+    only a page this server rendered can post it."""
+    secret = rt.settings.server.session_secret.get_secret_value().encode()
+    digest = hmac.new(secret, f"preferences:{token}".encode(), hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _same_origin(request: Request, rt: Any) -> bool:
+    """False for a browser post from another site (Sec-Fetch-Site / Origin); requests that
+    send neither header (old browsers, scripts) rely on the form token alone."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    public = urlsplit(rt.settings.server.public_url)
+    return origin in (own, f"{public.scheme}://{public.netloc}")
+
+
+@router.post("/t/{token}/preferences")
+def set_preference(
+    token: str,
+    request: Request,
+    rt: RuntimeDep,
+    session: SessionDep,
+    channel: Annotated[str, Form()] = "",
+    on: Annotated[str, Form()] = "0",
+    csrf: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Turn ``channel`` ("all" for every one) off, or back on when the shopper turned it off
+    on the web; 303 back to the page, which says what changed."""
+    found = tracking.load(session, token)
+    if found is None:
+        return _missing(request)
+    if not hmac.compare_digest(csrf, _form_token(rt, token)) or not _same_origin(request, rt):
+        return _forbidden(request, token, lang)
+    channels = tracking.shop_channels(found.merchant, rt.settings.notify.channels)
+    prefs = {p.channel: p for p in tracking.preferences(channels, found.recipient)}
+    wanted = list(prefs) if channel == "all" else [channel]
+    if not wanted or any(c not in prefs for c in wanted) or (channel == "all" and on == "1"):
+        raise HTTPException(400, "no such channel for this shopper")
+    assert found.recipient is not None  # prefs is empty without one
+    who = col(Recipient.id) == found.recipient.id
+    for name in wanted:
+        if on == "1" and prefs[name].can_turn_on:
+            opt_in(session, who, name)
+        elif on != "1":
+            opt_out(session, who, name, SOURCE, rt.clock.now())  # an earlier opt-out stays
+    session.commit()
+    saved = f"{channel}.{'on' if on == '1' else 'off'}"
+    query = f"?saved={saved}" + (f"&lang={lang}" if lang in LOCALES else "")
+    return RedirectResponse(f"/t/{token}{query}#{PREFS_ANCHOR}", status_code=303)
+
+
+def _forbidden(request: Request, token: str, lang: str) -> HTMLResponse:
+    locale = lang if lang in LOCALES else pick_locale(request)
+    t = TEXT[locale]
+    ctx = {
+        "t": t,
+        "locale": locale,
+        "title": t["forbidden_title"],
+        "message": t["forbidden"],
+        "back": f"/t/{token}",
+    }
+    return _render(request, "missing.html", ctx, status_code=403)
+
+
+# --- the order look-up -------------------------------------------------------------------------
+
+
+def lookup_limiter(request: Request) -> RateLimiter:
+    """The app's look-up limiter (created on first use; tests may set their own in
+    ``app.state.lookup_limiter``)."""
+    state = request.app.state
+    with _lock:
+        if getattr(state, "lookup_limiter", None) is None:
+            state.lookup_limiter = RateLimiter(LOOKUP_RULES)
+        limiter: RateLimiter = state.lookup_limiter
+    return limiter
+
+
+@router.get("/t", response_class=HTMLResponse)
+def lookup_form(request: Request) -> HTMLResponse:
+    """The look-up form."""
+    locale = pick_locale(request)
+    return _render(request, "lookup.html", {"t": TEXT[locale], "locale": locale})
+
+
+@router.post("/t", response_class=HTMLResponse)
+def lookup(
+    request: Request,
+    session: SessionDep,
+    order: Annotated[str, Form(max_length=128)] = "",
+    contact: Annotated[str, Form(max_length=320)] = "",
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """Find an order by number plus the shopper's email or phone."""
+    locale = lang if lang in LOCALES else pick_locale(request)
+    t = TEXT[locale]
+    form = {"t": t, "locale": locale, "order": order, "contact": contact}
+    if not order.strip() or not contact.strip():
+        return _render(request, "lookup.html", {**form, "error": t["lookup_missing"]}, 422)
+    client = request.client.host if request.client else "unknown"
+    wait = lookup_limiter(request).hit(f"ip:{client}", f"order:{tracking.number_key(order)}")
+    if wait:
+        return _limited(request, form, wait)
+    found = tracking.find_orders(session, order, _contact_matcher(contact))
+    parcels = [p for match in found for p in match.parcels]
+    if len(found) == 1 and len(parcels) == 1:
+        suffix = f"?lang={lang}" if lang in LOCALES else ""
+        return RedirectResponse(f"/t/{parcels[0].token}{suffix}", status_code=303)
+    if not found:
+        return _render(request, "lookup.html", {**form, "error": t["lookup_not_found"]})
+    orders = [
+        {
+            "title": t["found_order"].format(order=m.order_number, shop=m.shop),
+            "parcels": [
+                {
+                    "token": p.token,
+                    "label": f"{carrier_name(p.carrier, p.courier)} {p.number}",
+                    "status": formatting.status_label(p.status, locale),
+                }
+                for p in m.parcels
+            ],
+        }
+        for m in found
+    ]
+    return _render(request, "lookup_result.html", {**form, "orders": orders})
+
+
+def _contact_matcher(raw: str) -> Any:
+    """A test of (recipient, merchant) for what the shopper typed: an email, or a phone
+    number read in each shop's country, normalized as intake does."""
+    text = raw.strip()
+    if "@" in text:
+        try:
+            email = normalize_email(text)
+        except InputError:
+            return lambda rec, merchant: False
+        return lambda rec, merchant: bool(rec.email) and rec.email == email
+
+    @lru_cache(maxsize=8)
+    def phone_in(country: str) -> str | None:
+        try:
+            return normalize_phone(text, country).e164
+        except InputError:
+            return None
+
+    def matches(rec: Recipient, merchant: Merchant) -> bool:
+        return bool(rec.phone) and rec.phone == phone_in(merchant.country or "ID")
+
+    return matches
+
+
+def _limited(request: Request, form: dict[str, Any], wait: float) -> HTMLResponse:
+    t = form["t"]
+    seconds = int(wait)
+    span = (
+        t["minutes"].format(n=-(-seconds // 60))
+        if seconds >= 90
+        else t["seconds"].format(n=seconds)
+    )
+    ctx = {**form, "limited": t["limited"].format(wait=span)}
+    return _render(request, "lookup.html", ctx, 429, Retry_After=str(seconds))
+
+
+# --- unsubscribe (RFC 8058) --------------------------------------------------------------------
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
 def unsubscribe_form(token: str, request: Request, rt: RuntimeDep) -> HTMLResponse:
+    """A button, not an action: link scanners must not unsubscribe anyone."""
     _check(rt, token)
-    locale = _locale(request, None)
-    return templates.TemplateResponse(
-        request, "unsubscribe.html", {"t": TEXT[locale], "locale": locale, "done": False}
-    )
+    locale = pick_locale(request)
+    ctx = {"t": TEXT[locale], "locale": locale, "done": False}
+    return _render(request, "unsubscribe.html", ctx)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
@@ -130,15 +501,10 @@ def unsubscribe(
     recipient = session.get(Recipient, recipient_id)
     if recipient is None:
         raise HTTPException(404, "unknown recipient")
-    if getattr(recipient, f"{channel}_opt_out_at") is None:
-        setattr(recipient, f"{channel}_opt_out_at", rt.clock.now())
-        setattr(recipient, f"{channel}_opt_out_source", "unsubscribe_link")
-        session.add(recipient)
-        session.commit()
-    locale = _locale(request, recipient.locale)
-    return templates.TemplateResponse(
-        request, "unsubscribe.html", {"t": TEXT[locale], "locale": locale, "done": True}
-    )
+    locale = pick_locale(request, recipient.locale)
+    opt_out(session, col(Recipient.id) == recipient_id, channel, "unsubscribe_link", rt.clock.now())
+    session.commit()
+    return _render(request, "unsubscribe.html", {"t": TEXT[locale], "locale": locale, "done": True})
 
 
 def _check(rt: Any, token: str) -> tuple[int, str]:
@@ -148,3 +514,36 @@ def _check(rt: Any, token: str) -> tuple[int, str]:
     if found is None or found[1] not in ("email", "sms", "whatsapp"):
         raise HTTPException(404, "unknown unsubscribe link")
     return found
+
+
+# --- static assets -----------------------------------------------------------------------------
+
+
+class _Static(StaticFiles):
+    """The pages' assets; a versioned URL (``?v=``, see :func:`static_url`) is cached for a
+    year, anything else revalidates."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        scope: Scope = kwargs.get("scope") or args[2]
+        versioned = b"v=" in scope.get("query_string", b"")
+        response.headers["Cache-Control"] = (
+            f"public, max-age={_STATIC_MAX_AGE}, immutable" if versioned else "no-cache"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def static_files() -> StaticFiles:
+    """The ASGI app the app mounts at ``/static``."""
+    return _Static(directory=STATIC)
+
+
+@lru_cache(maxsize=32)
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<content hash>``: a new URL whenever the file changes."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+templates.env.globals["static_url"] = static_url
