@@ -23,6 +23,10 @@ none        no template mapped: PermanentSendError ``no_template``; 63016: faile
 =========== ================================================================================
 
 63016 usually arrives later, in the status callback, which the callbacks apply the same way.
+
+A merchant's own choices reach the sender in ``message.metadata`` and win over the service's
+settings: ``content_sid`` (the merchant's approved template for this trigger and locale, already
+resolved) and ``whatsapp_fallback``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ PREFIX = "whatsapp:"
 OUTSIDE_SESSION = "63016"
 FALLBACK_SMS = "fallback:sms"  # PermanentSendError.code asking the pipeline to use SMS
 NO_TEMPLATE = "no_template"
+FALLBACKS = ("template", "sms", "none")
 # ContentVariables of every template, {{1}} to {{7}}: merchants write their approved templates
 # against these numbers. Values come from OutgoingMessage.metadata under these names (see
 # template_variables); Twilio refuses empty values (21656), so a missing one is sent as "-".
@@ -120,27 +125,40 @@ class TwilioWhatsAppSender(TwilioSender):
         Raises PermanentSendError (``no_template``) or :class:`ChannelFallback` when neither
         can go, and the Twilio errors of the table."""
         own = self.config.whatsapp_from
-        base = {
-            "to": whatsapp_address(message.to),
-            **self.sender_fields(own and whatsapp_address(own)),
-        }
-        template = self.template_sid(message.trigger, message.locale)
+        to = {"to": whatsapp_address(message.to)}
+        base = to | self.sender_fields(own and whatsapp_address(own))
+        template = message.metadata.get("content_sid") or self.template_sid(
+            message.trigger, message.locale
+        )
         if not message.session_open:
             if template is None:
                 raise self.cannot_send(message, "outside the 24-hour session")
-            return await self.create(message, {**base, **self.template_fields(template, message)})
+            return await self.create(message, base | self.template_fields(template, message))
         try:
-            return await self.create(message, {**base, "body": message.text})
+            return await self.create(message, base | {"body": message.text})
         except PermanentSendError as err:
-            if err.code != OUTSIDE_SESSION or self.config.whatsapp_fallback == "none":
+            if err.code != OUTSIDE_SESSION:
                 raise
-            if self.config.whatsapp_fallback == "template" and template is not None:
-                log.info("whatsapp.resent_as_template", notification=message.notification_id)
-                return await self.create(
-                    message, {**base, **self.template_fields(template, message)}
-                )
-            closed = "Twilio says the 24-hour session is closed (63016)"
-            raise self.cannot_send(message, closed, mapped=template is not None) from err
+            return await self.after_63016(message, base, template, err)
+
+    async def after_63016(
+        self, message: OutgoingMessage, base: dict[str, str], template: str | None, err: Exception
+    ) -> SendResult:
+        """Twilio refused free-form text (the session closed meanwhile): resend as the
+        template, or fall back, as ``whatsapp_fallback`` says."""
+        fallback = self.fallback(message)
+        if fallback == "none":
+            raise err
+        if fallback == "template" and template is not None:
+            log.info("whatsapp.resent_as_template", notification=message.notification_id)
+            return await self.create(message, base | self.template_fields(template, message))
+        closed = "Twilio says the 24-hour session is closed (63016)"
+        raise self.cannot_send(message, closed, mapped=template is not None) from err
+
+    def fallback(self, message: OutgoingMessage) -> str:
+        """The merchant's ``whatsapp_fallback`` from the metadata, else the service's."""
+        own = message.metadata.get("whatsapp_fallback")
+        return own if own in FALLBACKS else self.config.whatsapp_fallback
 
     def template_sid(self, trigger: str, locale: str) -> str | None:
         """The approved template for ``trigger`` in ``locale`` (exact, then its language)."""
@@ -161,7 +179,7 @@ class TwilioWhatsAppSender(TwilioSender):
         """What ``whatsapp_fallback`` says when neither free-form nor a template can go."""
         if not mapped:
             why += f" and no approved template for {message.trigger}/{message.locale}"
-        if self.config.whatsapp_fallback == "sms":
+        if self.fallback(message) == "sms":
             return ChannelFallback(f"{why}: send it by SMS", channel="sms", provider=self.id)
         return PermanentSendError(
             f"{why} (map one in senders.twilio.whatsapp_templates)",

@@ -4,12 +4,14 @@ operator would: what it prints, what it sends, and its exit codes."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
@@ -30,6 +32,17 @@ BUILTIN = {
 }
 TEMPLATE = "HX" + "3c" * 16
 PUBLIC_URL = "https://lacak.tokobatiksekar.id"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """send-test configures logging to the stderr of the moment, which CliRunner replaces."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)

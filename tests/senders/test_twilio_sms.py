@@ -80,9 +80,18 @@ async def test_a_text_over_the_segment_budget_is_refused_before_twilio(
     assert gsm.value.code == "segment_budget" and not gsm.value.opted_out
     assert str(gsm.value) == (
         "twilio_sms [segment_budget]: the SMS would take 2 segments (GSM-7, 161 characters), "
-        "over the budget of 1 (senders.twilio.sms_segment_budget); shorten the template"
+        "over the budget of 1 (sms_segment_budget); shorten the template"
     )
     assert "2 segments (UCS-2, 77 UTF-16 units); UCS-2 because of '📦'" in str(ucs.value)
+    assert len(twilio.app.requests) == 1
+
+
+async def test_the_merchants_own_budget_wins(twilio: Served[TwilioStandIn]) -> None:
+    sender = make(twilio, sms_segment_budget=1)
+    await sender.send(message("sms", text="a" * 300, metadata={"sms_segment_budget": "2"}))
+    with pytest.raises(PermanentSendError, match="over the budget of 1"):
+        await sender.send(message("sms", text="a" * 300, metadata={"sms_segment_budget": "x"}))
+    await sender.aclose()
     assert len(twilio.app.requests) == 1
 
 

@@ -130,6 +130,16 @@ async def test_no_template_with_sms_fallback_asks_the_pipeline_for_sms(
     assert twilio.app.requests == []
 
 
+async def test_the_merchants_own_template_and_fallback_win(twilio: Served[TwilioStandIn]) -> None:
+    own = "HX" + "9f" * 16
+    sender = make(twilio, whatsapp_fallback="template")
+    await sender.send(wa(metadata=wa().metadata | {"content_sid": own}))
+    with pytest.raises(ChannelFallback):
+        await sender.send(wa(trigger="delayed", metadata={"whatsapp_fallback": "sms"}))
+    await sender.aclose()
+    assert [r.form["ContentSid"] for r in twilio.app.requests] == [own]
+
+
 async def test_63016_to_free_form_is_resent_as_the_template(twilio: Served[TwilioStandIn]) -> None:
     sender = make(twilio, whatsapp_fallback="template")
     twilio.app.fail_next(code=63016)
