@@ -11,10 +11,12 @@ read (other keys, such as ``senders`` and ``sources``, are kept as they are):
 ``notify.feedback_delay_days`` days after delivery for the review request (0-60)
 ``trigger_channels``       {trigger: [channels]} where a trigger differs from the default
 ``sms_segment_budget``     most segments one SMS may cost (1-10; absent: the service's)
-``brand``                  {name, logo_url, color "#rrggbb", cs_whatsapp (E.164), cs_email,
-                           website, return_policy_url, review_url}
+``brand``                  {name, logo_url (https), color "#rrggbb", cs_whatsapp (E.164),
+                           cs_email, website, review_url}
+``return_policy_url``      http(s) link shown under the FAQ on the tracking page
 ``opening_hours``          {"mon-fri": "08:00-17:00", "sat": "09:00-13:00"} (see replies)
-``faq``                    [{question, answer, locale: "id" | "en" | null (both)}], at most 30
+``faq``                    [{q, a, locale: "id" | "en" | null (both)}], at most 12 (the shape
+                           and limits the tracking page reads, notifier.web.tracking)
 =========================  ====================================================================
 
 :func:`apply` validates everything first and changes nothing when anything is wrong; the
@@ -47,7 +49,7 @@ NOTIFY_KEYS = (
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 Text = Annotated[str, Field(max_length=200)]
-MAX_FAQ = 30  # entries
+MAX_FAQ = 12  # entries (notifier.web.tracking.FAQ_MAX_ITEMS)
 
 
 class SettingsInvalid(NotifierError):
@@ -75,10 +77,17 @@ class Brand(BaseModel):
     cs_whatsapp: str | None = None
     cs_email: str | None = None
     website: str | None = None
-    return_policy_url: str | None = None
     review_url: str | None = None
 
-    _urls = field_validator("logo_url", "website", "return_policy_url", "review_url")(_url)
+    _urls = field_validator("website", "review_url")(_url)
+
+    @field_validator("logo_url")
+    @classmethod
+    def _logo(cls, v: str | None) -> str | None:
+        v = _url(v)
+        if v and not v.startswith("https://"):
+            raise ValueError("must be an https:// address (the tracking page loads it)")
+        return v
 
     @field_validator("color")
     @classmethod
@@ -91,8 +100,8 @@ class Brand(BaseModel):
 class FaqEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    question: str = Field(min_length=1, max_length=200)
-    answer: str = Field(min_length=1, max_length=1000)
+    q: str = Field(min_length=1, max_length=200, description="the question")
+    a: str = Field(min_length=1, max_length=1500, description="the answer")
     locale: Literal["id", "en"] | None = None
 
 
@@ -110,6 +119,7 @@ class MerchantSettings(BaseModel):
     feedback_delay_days: float = Field(2.0, ge=0, le=60)
     sms_segment_budget: int | None = Field(None, ge=1, le=10)
     brand: Brand = Brand()
+    return_policy_url: str | None = None
     opening_hours: dict[str, str] = {}
     faq: list[FaqEntry] = Field([], max_length=MAX_FAQ)
 
@@ -123,6 +133,8 @@ class MerchantSettings(BaseModel):
         if empty:
             raise ValueError(f"{', '.join(empty)}: pick at least one channel or turn it off")
         return {t: list(dict.fromkeys(c)) for t, c in v.items()}
+
+    _policy = field_validator("return_policy_url")(_url)
 
     @field_validator("opening_hours")
     @classmethod
@@ -139,6 +151,7 @@ def read(rt: Runtime, merchant: Merchant) -> dict[str, Any]:
     out["trigger_channels"] = own.get("trigger_channels") or {}
     out["sms_segment_budget"] = own.get("sms_segment_budget")
     out["brand"] = Brand.model_validate(_known(own.get("brand"), Brand)).model_dump()
+    out["return_policy_url"] = own.get("return_policy_url")
     out["opening_hours"] = own.get("opening_hours") or {}
     out["faq"] = own.get("faq") or []
     return out
@@ -194,6 +207,10 @@ def apply(merchant: Merchant, data: dict[str, Any]) -> dict[str, Any]:
         settings["sms_segment_budget"] = parsed.sms_segment_budget
     kept = {k: v for k, v in (settings.get("brand") or {}).items() if k not in Brand.model_fields}
     settings["brand"] = kept | parsed.brand.model_dump(exclude_none=True)
+    if parsed.return_policy_url:
+        settings["return_policy_url"] = parsed.return_policy_url
+    else:
+        settings.pop("return_policy_url", None)
     settings["opening_hours"] = parsed.opening_hours
     settings["faq"] = [entry.model_dump() for entry in parsed.faq]
     merchant.settings = settings  # a new dict: JSON columns track assignment

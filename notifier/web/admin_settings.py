@@ -56,6 +56,7 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         "feedback_delay_days": str(form.get("feedback_delay_days") or "0"),
         "sms_segment_budget": budget or None,
         "brand": {k: str(form.get(f"brand.{k}") or "").strip() or None for k in BRAND_KEYS},
+        "return_policy_url": str(form.get("return_policy_url") or "").strip() or None,
         "opening_hours": _hours(str(form.get("opening_hours") or "")),
         "faq": _faq(form),
     }
@@ -77,11 +78,11 @@ def _hours(text: str) -> dict[str, str]:
 def _faq(form: FormData) -> list[dict[str, Any]]:
     entries = []
     for i in range(profile.MAX_FAQ + FAQ_BLANKS):
-        q = str(form.get(f"faq.{i}.question") or "").strip()
-        a = str(form.get(f"faq.{i}.answer") or "").strip()
+        q = str(form.get(f"faq.{i}.q") or "").strip()
+        a = str(form.get(f"faq.{i}.a") or "").strip()
         if q or a:
             loc = str(form.get(f"faq.{i}.locale") or "") or None
-            entries.append({"question": q, "answer": a, "locale": loc})
+            entries.append({"q": q, "a": a, "locale": loc})
     return entries
 
 

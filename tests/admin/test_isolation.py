@@ -59,6 +59,8 @@ NAMES = {
     "name": lambda b: "admin.css",
     "carrier": lambda b: "aftership",
     "token": lambda b: b.public_token,
+    "source": lambda b: "shopify",  # order-store webhooks: signed by the store, not by us
+    "merchant": lambda b: b.merchant.slug,
 }
 # The shopper's tracking page is public by design: its unguessable token is the credential.
 PUBLIC_BY_TOKEN = {("GET", "/t/{token}")}

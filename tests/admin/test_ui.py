@@ -153,12 +153,12 @@ async def test_settings_are_validated_with_errors_next_to_fields(rt, ui, merchan
         "brand.cs_whatsapp": "0812-3456-7890",
         "brand.logo_url": "javascript:alert(1)",
         "opening_hours": "mon-fri: 08:00-17:00\nsunday: 10:00-12:00",
-        "faq.0.question": "Berapa lama pengiriman?",
-        "faq.0.answer": "",
+        "faq.0.q": "Berapa lama pengiriman?",
+        "faq.0.a": "",
     }
     page = await ui.post("/admin/settings", data=form)
     assert page.status_code == 422
-    for field in ("brand.color", "brand.logo_url", "opening_hours", "faq.0.answer"):
+    for field in ("brand.color", "brand.logo_url", "opening_hours", "faq.0.a"):
         assert f"<code>{field}</code>" in page.text
     with rt.sessions() as s:
         assert "brand" not in s.get(Merchant, merchant.id).settings  # nothing saved
@@ -166,8 +166,8 @@ async def test_settings_are_validated_with_errors_next_to_fields(rt, ui, merchan
         "brand.color": "#8A2BE2",
         "brand.logo_url": "https://sekar.id/logo.png",
         "opening_hours": "mon-fri: 08:00-17:00",
-        "faq.0.answer": "2-3 hari kerja.",
-        "brand.return_policy_url": "https://sekar.id/retur",
+        "faq.0.a": "2-3 hari kerja.",
+        "return_policy_url": "https://sekar.id/retur",
     }
     assert (await ui.post("/admin/settings", data=form)).status_code == 303
     with rt.sessions() as s:
@@ -183,10 +183,10 @@ async def test_settings_are_validated_with_errors_next_to_fields(rt, ui, merchan
     assert "shipped" not in saved["notify"]["disabled_triggers"]
     assert saved["opening_hours"] == {"mon-fri": "08:00-17:00"}
     assert saved["faq"] == [
-        {"question": "Berapa lama pengiriman?", "answer": "2-3 hari kerja.", "locale": None}
+        {"q": "Berapa lama pengiriman?", "a": "2-3 hari kerja.", "locale": None}
     ]
     api = (await ui.get("/api/v1/settings", headers=SEKAR)).json()
-    assert api["brand"]["return_policy_url"] == "https://sekar.id/retur"
+    assert api["return_policy_url"] == "https://sekar.id/retur"
 
 
 async def test_resubscribing_needs_a_reason_which_is_recorded(rt, ui, sekar):
