@@ -14,6 +14,7 @@ https://www.twilio.com/docs/sendgrid/api-reference/mail-send.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -56,6 +57,9 @@ from notifier.senders.provider import (
 from notifier.settings import SendgridSettings, Settings
 
 log = structlog.get_logger(__name__)
+# python-http-client logs each request's headers (our API key) and body (the shopper's address)
+# at DEBUG; a service running at DEBUG must not write them out.
+logging.getLogger("python_http_client").setLevel(logging.WARNING)
 
 # SendGrid has no error codes of its own: the HTTP status is the code, the body's
 # errors[].message the detail (https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors).

@@ -4,6 +4,7 @@ provider id, timeouts, a bounded pool and the error table."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -176,6 +177,16 @@ async def test_errors_and_logs_never_show_the_address_or_the_key(
     shown = str(caught.value) + repr(logged)
     assert "r***@example.com" in shown
     assert EMAIL not in shown and sendgrid.app.api_key not in shown
+
+
+async def test_debug_logging_shows_neither_the_key_nor_the_address(
+    sendgrid: Served[SendgridStandIn], caplog: pytest.LogCaptureFixture
+) -> None:
+    sender = make(sendgrid)
+    with caplog.at_level(logging.DEBUG):
+        await sender.send(message("email"))
+    await sender.aclose()
+    assert sendgrid.app.api_key not in caplog.text and EMAIL not in caplog.text
 
 
 def test_error_details_read_null_fields_as_the_real_api_sends_them() -> None:
