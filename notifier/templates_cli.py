@@ -8,9 +8,10 @@ Editing from the command line is export, change, import::
 
 Folders use the ``message_templates`` layout (``<trigger>/<channel>.<locale>.j2``). Export
 writes every template: the merchant's newest version where it has one, else the default. Import
-checks EVERY file first (the same checks as the merchant UI: syntax, variables with lines,
-tracking link, SMS budget, WhatsApp mapping) and writes nothing unless all pass; then each file
-that differs from what is in use becomes a new version, in one transaction. Without
+reads every file (a file outside the layout is an error), checks EVERY file that differs from
+what is in use (the same checks as the merchant UI: syntax, variables with lines, tracking link,
+SMS budget, WhatsApp mapping) and writes nothing unless all pass; then each of them becomes a
+new version, in one transaction. ``validate`` checks every file, changed or not. Without
 ``--merchant`` the commands work on the defaults and the sample shop.
 
 Exit codes: 0 fine; 1 problems found (each printed as ``path:line: message``); 2 bad input.
@@ -234,14 +235,14 @@ def import_templates(
     saved when any file has a problem."""
     ctx = _open(merchant)
     files, errors = _read_folder(ctx, folder)
-    problems = errors + _check_all(ctx, files)
+    changed = [k for k, src in sorted(files.items()) if src != _in_use(ctx, k)]
+    problems = errors + _check_all(ctx, {k: files[k] for k in changed})
     if problems:
         for line in problems:
             out.print(line, markup=False)
         err.print(f"{len(problems)} problem(s); nothing imported", markup=False)
         raise typer.Exit(1)
     assert ctx.merchant.id is not None
-    changed = [k for k, src in sorted(files.items()) if src != _in_use(ctx, k)]
     now = datetime.now(UTC)
     for key in changed:  # one transaction: all of them or none
         row = versions.add_version(

@@ -135,7 +135,7 @@ def _budget_problems(info: SmsInfo) -> list[TemplateProblem]:
     why = ""
     if info.non_gsm:
         shown = " ".join(repr(ch) for ch in info.non_gsm[:5])
-        why = f"; {shown} make it UCS-2 ({info.per_segment} characters per segment)"
+        why = f"; {shown} force UCS-2, {info.per_segment} characters per segment"
     return [
         TemplateProblem(
             f"the sample SMS is {info.segments} segments ({info.characters} characters, "
