@@ -112,6 +112,7 @@ _COMMON: dict[str, Any] = {
     "order": _fields("number", "total", "currency", "paid_at"),
     "shipment": {
         **_fields("carrier", "carrier_name", "tracking_number", "tracking_url", "status"),
+        **_fields("carrier_url"),  # the carrier's own tracking page, when it has one
         **_fields("eta", "previous_eta"),
         "last_event": _fields("description", "location", "time"),
     },

@@ -21,10 +21,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from carriers.base import FINAL_STATUSES, Status
+from carriers.detect import CarrierNotDetected, resolve_carrier
 from notifier import links, metrics
 from notifier.errors import InputError
 from notifier.orders.contact import LANDLINE_WARNING, Phone, normalize_phone
-from notifier.orders.schema import CANCELLED_STATUSES, OrderIn, ShipmentIn
+from notifier.orders.schema import (
+    CANCELLED_STATUSES,
+    OrderIn,
+    ShipmentIn,
+    installed_carriers,
+)
 from notifier.pipeline.detect import Trigger
 from notifier.pipeline.outbox import Party, enqueue
 from notifier.settings import NotifyDefaults
@@ -86,6 +92,28 @@ def prepare(order_in: OrderIn, merchant: Merchant, prefs: NotifyDefaults) -> Pre
     return Prepared(phone, paid_at.astimezone(UTC) if paid_at else None, warnings)
 
 
+AGGREGATORS = ("binderbyte", "biteship", "rajaongkir")  # default preference for local couriers
+
+
+def with_carrier(shipment: ShipmentIn, merchant: Merchant, field: str) -> ShipmentIn:
+    """``shipment`` with its carrier filled in: as stated, or detected from the number (and the
+    courier) among the installed carriers, the merchant's own aggregator first."""
+    if shipment.carrier:
+        return shipment
+    own = (merchant.settings or {}).get("aggregator")
+    preference = [own, *AGGREGATORS] if isinstance(own, str) else list(AGGREGATORS)
+    try:
+        carrier, courier = resolve_carrier(
+            None, shipment.courier, shipment.tracking_number, installed_carriers(), preference
+        )
+    except CarrierNotDetected as err:
+        raise InputError(
+            f"no carrier given and none recognises {shipment.tracking_number!r}: name the carrier",
+            field=field,
+        ) from err
+    return shipment.model_copy(update={"carrier": carrier, "courier": courier})
+
+
 def find_order(session: Session, merchant_id: int, external_id: str) -> Order | None:
     """The merchant's order with this external id (never another merchant's)."""
     stmt = select(Order).where(Order.merchant_id == merchant_id, Order.external_id == external_id)
@@ -108,6 +136,14 @@ def ingest(
     write when the order cannot be taken.
     """
     assert merchant.id is not None
+    order_in = order_in.model_copy(
+        update={
+            "shipments": [
+                with_carrier(s, merchant, f"shipments.{i}.carrier")
+                for i, s in enumerate(order_in.shipments)
+            ]
+        }
+    )
     prep = prepare(order_in, merchant, prefs)
     existing = find_order(session, merchant.id, order_in.external_id)
     known = _known_shipments(session, merchant.id, order_in.shipments, existing)
@@ -168,6 +204,7 @@ def add_shipment(
     Raises InputError when the tracking number already belongs to another of the merchant's
     orders."""
     assert merchant.id is not None and order.merchant_id == merchant.id
+    shipment_in = with_carrier(shipment_in, merchant, "carrier")
     try:
         known = _known_shipments(session, merchant.id, [shipment_in], order)
     except InputError as err:
@@ -194,6 +231,7 @@ def _is_paid(order: Order) -> bool:
 
 
 def _key(shipment_in: ShipmentIn) -> ShipmentKey:
+    assert shipment_in.carrier, "with_carrier() runs first"
     return shipment_in.carrier, shipment_in.courier or "", shipment_in.tracking_number
 
 
@@ -376,7 +414,7 @@ def _new_shipment(
     row = Shipment(
         merchant_id=merchant_id,
         order_id=order.id,
-        carrier=shipment_in.carrier,
+        carrier=shipment_in.carrier or "",
         courier=shipment_in.courier or "",
         tracking_number=shipment_in.tracking_number,
         tracking_url=shipment_in.tracking_url,

@@ -105,7 +105,11 @@ class ShipmentIn(_In):
     """One parcel: the carrier (an installed carrier id), the aggregator's courier code when the
     carrier is an aggregator (``binderbyte`` + ``jne``), and the tracking number (resi)."""
 
-    carrier: str = Field(description="an installed carrier id, e.g. binderbyte, fedex")
+    carrier: str | None = Field(
+        None,
+        description="an installed carrier id, e.g. binderbyte, fedex; left out: detected from "
+        "the number (and the courier), with the merchant's preferred aggregator",
+    )
     courier: str | None = Field(None, description="the aggregator's courier code, e.g. jne")
     tracking_number: str
     tracking_url: str | None = Field(None, max_length=500, description="the store's own link")
@@ -114,7 +118,9 @@ class ShipmentIn(_In):
 
     @field_validator("carrier")
     @classmethod
-    def _carrier(cls, v: str) -> str:
+    def _carrier(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
         carrier = v.lower()
         known = installed_carriers()
         if carrier not in known:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from carriers.links import public_url
 from notifier import links
 from notifier.senders.base import OutgoingMessage
 from notifier.store.models import Merchant, Notification, Order, Recipient, Shipment
@@ -128,6 +129,7 @@ def _shipment(job: Job, tracking: str | None) -> dict[str, Any]:
         "carrier_name": carrier_name(sh.carrier, sh.courier),
         "tracking_number": sh.tracking_number,
         "tracking_url": tracking,
+        "carrier_url": public_url(sh.carrier, sh.courier or None, sh.tracking_number),
         "status": sh.status,
         "eta": sh.eta,
         "previous_eta": date.fromisoformat(previous) if previous else None,

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from carriers.base import TrackingResult
 from carriers.errors import CarrierAuthError, CarrierError
 from notifier import metrics
+from notifier.pipeline import finish
 from notifier.pipeline.outbox import Party, merchant_prefs
 from notifier.pipeline.record import Loaded, Outcome, record_chunk
 from notifier.runtime import Runtime
@@ -56,6 +57,7 @@ async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
             break
         outcomes = await fetch_chunk(rt, chunk, stats)
         result = await asyncio.to_thread(record_chunk, rt, chunk, outcomes, rt.clock.now())
+        await finish.stop_tracking(rt, finish.newly_final(chunk, outcomes))  # save the quota
         stats.shipments += len(chunk)
         stats.new_events += result.new_events
         stats.notifications += result.notifications

@@ -191,3 +191,22 @@ def test_return_and_refund_steps_are_each_told_once(rt, merchant):
         ("return_update", "requested", "email"),
         ("return_update", "requested", "whatsapp"),
     ]
+
+
+def test_a_parcel_without_a_carrier_is_detected_from_its_number(rt, merchant):
+    body = order_body()
+    body["shipments"] = [{"tracking_number": "JP6961181926"}]  # J&T's JP + 10 digits
+    result = take(rt, merchant, body)
+    [parcel] = result.shipments
+    assert (parcel.carrier, parcel.courier) == ("binderbyte", "jnt")
+    body["shipments"] = [{"tracking_number": "1Z999AA10123456784"}]  # UPS, valid check digit
+    [ups] = take(rt, merchant, body).shipments
+    assert ups.carrier == "ups"
+
+
+def test_an_unrecognisable_number_without_a_carrier_names_the_field(rt, merchant):
+    body = order_body()
+    body["shipments"] = [{"tracking_number": "HELLO-123"}]
+    with pytest.raises(InputError) as info:
+        take(rt, merchant, body)
+    assert info.value.field == "shipments.0.carrier"
