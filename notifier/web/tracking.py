@@ -64,11 +64,14 @@ TONES = {
     "delivered": "ok",
 }
 FINAL = frozenset({"delivered", "returned_to_sender"})
-MAX_EVENTS = 50  # newest shown; the carrier's own page has the rest
+# Caps that keep the page under 50 KB with every field at its cap (a test builds that page).
+MAX_EVENTS = 30  # newest shown; the carrier's own page has the rest
+EVENT_MAX_TEXT = 240  # characters of a scan's description (carriers write 30-120)
+EVENT_MAX_PLACE = 80  # characters of a scan's location
 MAX_PARCELS = 20  # sibling parcels listed
-FAQ_MAX_ITEMS = 12
-FAQ_MAX_Q = 200  # characters
-FAQ_MAX_A = 1500  # characters
+FAQ_MAX_ITEMS = 10
+FAQ_MAX_Q = 160  # characters
+FAQ_MAX_A = 800  # characters
 FIRST_NAME_MAX = 40  # characters
 WEB_SOURCES = frozenset({"tracking_page", "unsubscribe_link"})  # opt-outs the web may undo
 CHANNELS = ("whatsapp", "sms", "email")  # the order the preferences list them in
@@ -231,7 +234,15 @@ def view(found: Found, channels: Sequence[str], today: date) -> TrackingView:
         courier=sh.courier,
         number=sh.tracking_number,
         order_number=found.order.order_number,
-        events=tuple(Event(e.time, e.status, e.description, e.location) for e in shown),
+        events=tuple(
+            Event(
+                e.time,
+                e.status,
+                _text(e.description, EVENT_MAX_TEXT),
+                _text(e.location, EVENT_MAX_PLACE) or None,
+            )
+            for e in shown
+        ),
         hidden_events=len(found.events) - len(shown),
         parcels=tuple(p for p in found.parcels if p.token != sh.public_token)[:MAX_PARCELS],
         preferences=preferences(channels, rec),
