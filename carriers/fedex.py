@@ -262,7 +262,7 @@ class Adapter(HttpAdapter):
             headers={"Authorization": f"Bearer {token}", "X-locale": locale},
         )
         if resp.status_code == 401:  # expired or revoked token: one retry with a fresh one
-            creds.invalidate()
+            creds.invalidate(token)
             return await self._post(numbers, payload, retry=False)
         return resp
 

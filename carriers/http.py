@@ -118,8 +118,12 @@ class ClientCredentials:
     def __repr__(self) -> str:  # never show the secret or the token
         return f"ClientCredentials({self.token_url!r}, client_id={self.client_id!r})"
 
-    def invalidate(self) -> None:
-        self._token = None
+    def invalidate(self, token: str | None = None) -> None:
+        """Drop the cached token after a 401. Pass the token the refused request used: when many
+        requests fail together on one expired token, only the first renewal happens and the
+        others reuse the fresh token instead of each fetching their own."""
+        if token is None or token == self._token:
+            self._token = None
 
     async def token(self, client: httpx.AsyncClient) -> str:
         async with self._lock:

@@ -296,7 +296,7 @@ class Adapter(HttpAdapter):
             },
         )
         if resp.status_code == 401:  # expired or revoked token: one retry with a fresh one
-            creds.invalidate()
+            creds.invalidate(token)
             return await self._one(number, retry=False)
         results = parse(resp.content, [number])
         if len(results) == 1 and not results[0].tracking_number:

@@ -281,7 +281,7 @@ class Adapter(HttpAdapter):
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         if resp.status_code == 401:  # expired or revoked token: one retry with a fresh one
-            creds.invalidate()
+            creds.invalidate(token)
             return await self._one(number, retry=False)
         results = parse(resp.content, [number])
         if resp.status_code != 200:

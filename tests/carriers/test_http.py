@@ -158,3 +158,19 @@ async def test_account_timeout_applies_with_a_shared_client() -> None:
 
     await adapter(handler, timeout=1.5).request("GET", "/track")
     assert seen["read"] == 1.5
+
+
+async def test_many_401s_on_one_expired_token_renew_it_once() -> None:
+    issued = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        issued.append(req)
+        return httpx.Response(200, json={"access_token": f"t{len(issued)}", "expires_in": 3600})
+
+    creds = ClientCredentials("https://auth.test/token", "id", "s", carrier="demo")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        stale = await creds.token(client)
+        for _ in range(5):  # five requests refused with the same stale token
+            creds.invalidate(stale)
+            assert await creds.token(client) == "t2"
+    assert len(issued) == 2
