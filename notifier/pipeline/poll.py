@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import col, select
 
-from carriers.base import TrackingResult
+from carriers.base import ErrorKind, TrackingResult
 from carriers.errors import CarrierAuthError, CarrierError
 from notifier import metrics
 from notifier.pipeline import finish
@@ -177,7 +177,12 @@ async def _fetch_batch(
             return
         finally:
             metrics.CARRIER_SECONDS.labels(carrier).observe(time.monotonic() - started)
-    metrics.CARRIER_CALLS.labels(carrier, "ok").inc()
+    refused = bool(results) and all(r.error and r.error.kind is ErrorKind.AUTH for r in results)
+    if refused:  # a bad key answered in the body: as serious as a 401
+        metrics.CARRIER_CALLS.labels(carrier, "CarrierAuthError").inc()
+        log.error("carrier.failed", carrier=carrier, numbers=len(numbers), error="auth refused")
+    else:
+        metrics.CARRIER_CALLS.labels(carrier, "ok").inc()
     for item, result in zip(batch, results, strict=False):
         outcomes[item.id] = Outcome(result=result)
     for item in batch[len(results) :]:  # an adapter that broke the one-result-per-number rule
