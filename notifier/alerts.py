@@ -7,11 +7,11 @@ never writes), holding ``brand.cs_email`` and ``brand.cs_whatsapp`` (kept in ste
 
 * Parcel alerts (``alert_delayed``, ``alert_exception``, ``alert_failed_attempt``) by :func:`scan`
   from what the pipeline stored: once per delay episode, once per local day for the others.
-* The daily digest (``alert_digest``) of the parcels that need a human, by
-  :func:`enqueue_digests` from the merchant's local hour, one per day (an empty day is recorded
-  as suppressed); its content is a snapshot, so a retry sends the same text.
+* The daily digest (``alert_digest``) of the parcels that need a human, by :func:`enqueue_digests`
+  at the merchant's local hour, one a day (an empty day is recorded as suppressed); its content
+  is a snapshot, so a retry sends the same text.
 
-``merchant.settings["alerts"]``, every key optional::
+``merchant.settings["alerts"]`` (every key optional)::
 
     {"triggers": ["delayed", "exception", "failed_attempt"], "channel": "email",
      "channels": {"exception": ["email", "whatsapp"], "digest": "email"},
@@ -56,6 +56,7 @@ LOOKBACK = timedelta(hours=26)  # events a scan looks back at: a missed run is c
 DIGEST_WINDOW = timedelta(hours=6)  # after the digest hour, a late run still sends the digest
 DIGEST_MAX = 50  # parcels listed; the rest are counted
 LIVE = [s.value for s in DELAY_STATUSES]  # pending, info_received, in_transit
+STAMPS = ("not_before", "next_attempt_at", "created_at", "updated_at")  # of a new outbox row
 NOTHING_TO_TELL = {"state": NotificationState.SUPPRESSED, "last_error": "nothing needs a human"}
 
 Alert = tuple[str, str, dict[str, Any]]  # kind (of ALERTABLE, or "digest"), episode, context
@@ -105,14 +106,13 @@ def is_alert(trigger: str) -> bool:
 def zone(merchant: Merchant) -> ZoneInfo:
     try:
         return ZoneInfo(merchant.timezone)
-    except (KeyError, ValueError):  # validated on the way in; an old row may still hold junk
+    except (KeyError, ValueError):  # validated on the way in; an old row may hold junk
         return ZoneInfo("UTC")
 
 
 def cs_recipient(session: Session, merchant: Merchant, now: datetime) -> Recipient | None:
-    """The merchant's CS recipient, created or brought in step with ``brand.cs_email`` and
-    ``brand.cs_whatsapp`` (read in the merchant's country); None when the shop has no CS
-    contact at all (and never had)."""
+    """The merchant's CS recipient, in step with ``brand.cs_email``/``cs_whatsapp``; None when
+    the shop has (and had) no CS contact."""
     brand = (merchant.settings or {}).get("brand") or {}
     email, phone = str(brand.get("cs_email") or "").strip().lower() or None, None
     if brand.get("cs_whatsapp"):
@@ -120,9 +120,8 @@ def cs_recipient(session: Session, merchant: Merchant, now: datetime) -> Recipie
             phone = normalize_phone(str(brand["cs_whatsapp"]), merchant.country).e164
         except InputError as err:
             log.warning("alerts.bad_cs_whatsapp", merchant=merchant.slug, error=str(err))
-    stmt = select(Recipient).where(
-        Recipient.merchant_id == merchant.id, Recipient.phone_kind == CS_KIND
-    )
+    mine = (Recipient.merchant_id == merchant.id, Recipient.phone_kind == CS_KIND)
+    stmt = select(Recipient).where(*mine)
     row = session.exec(stmt.order_by(col(Recipient.id))).first()
     if row is None and email is None and phone is None:
         return None
@@ -166,11 +165,8 @@ def alert_rows(
                     "episode": episode,
                     "dedupe_key": f"{where}:{trigger}:{episode}:{channel}",
                     "state": NotificationState.PENDING,
-                    "not_before": now,
-                    "next_attempt_at": now,
                     "context": context,
-                    "created_at": now,
-                    "updated_at": now,
+                    **dict.fromkeys(STAMPS, now),
                 }
             )
     return rows
@@ -191,10 +187,8 @@ def _parcels(merchant: Merchant, scope: str, *columns: Any) -> Any:
 
 
 def scan(rt: Runtime) -> int:
-    """Enqueue the parcel alerts the merchants' recent news calls for; the number new.
-
-    Looks at problem events recorded in the last :data:`LOOKBACK`, parcels whose status is a
-    problem, and open delay episodes; dedupe keys make a second look at old news a no-op."""
+    """Enqueue the parcel alerts the merchants' recent news calls for (problem events recorded
+    in the last :data:`LOOKBACK`, problem statuses, open delays); the number new."""
     now = rt.clock.now()
     with rt.sessions() as session, session.begin():
         rows: list[dict[str, Any]] = []
@@ -299,8 +293,12 @@ def enqueue_digests(rt: Runtime) -> int:
             rules = AlertSettings.of(merchant)
             day = digest_day(rules.digest_hour, zone(merchant), now) if rules.enabled else None
             cs = cs_recipient(session, merchant, now) if day else None
-            key = f"m{merchant.id}:{DIGEST}:{day}:%"
-            if day is None or cs is None or _exists(session, key):
+            key = col(Notification.dedupe_key).like(f"m{merchant.id}:{DIGEST}:{day}:%")
+            if (
+                day is None
+                or cs is None
+                or session.exec(select(Notification.id).where(key)).first()
+            ):
                 continue
             hours = ((merchant.settings or {}).get("notify") or {}).get("stall_hours")
             stall = timedelta(hours=float(hours or rt.settings.notify.stall_hours))
@@ -317,11 +315,6 @@ def enqueue_digests(rt: Runtime) -> int:
             new = insert_ignoring(session, Notification, rows, ["dedupe_key"], [Notification.id])
             made += len(new)
     return made
-
-
-def _exists(session: Session, pattern: str) -> bool:
-    found = select(Notification.id).where(col(Notification.dedupe_key).like(pattern))
-    return session.exec(found).first() is not None
 
 
 def _newest_order(session: Session, merchant: Merchant) -> int | None:

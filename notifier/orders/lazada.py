@@ -277,10 +277,8 @@ class LazadaSource(MarketplaceSource):
         result = await self._api("/logistic/order/trace", {"order_id": order_id}, key="result")
         return parse_trace({"code": "0", "result": result})
 
-    async def check(self, now: datetime) -> str:
-        """The seller's name (GetSeller) with the configured access token."""
-        if self.tokens.expiring(self.wall(), margin=0):
-            return "access token in the settings has expired; the next poll renews it"
+    async def whoami(self) -> str:
+        """The seller's name (GetSeller)."""
         data = obj(await self._api("/seller/get", {}))
         return f"seller {text(data.get('name')) or text(data.get('seller_id')) or '?'} answered"
 

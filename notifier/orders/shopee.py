@@ -352,10 +352,8 @@ class ShopeeSource(MarketplaceSource):
         body = await self._api("GET", "/api/v2/logistics/get_tracking_info", params)
         return parse_tracking_info(body)
 
-    async def check(self, now: datetime) -> str:
-        """The shop's name (``get_shop_info``) with the configured access token."""
-        if self.tokens.expiring(self.wall(), margin=0):
-            return "access token in the settings has expired; the next poll renews it"
+    async def whoami(self) -> str:
+        """The shop's name (``get_shop_info``)."""
         body = await self._api("GET", "/api/v2/shop/get_shop_info", {})
         return f"shop {text(body.get('shop_name')) or self.config['shop_id']} answered"
 

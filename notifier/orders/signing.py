@@ -245,9 +245,7 @@ class Pacer:
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
+        self._clock, self._sleep, self._next = clock, sleep, 0.0
 
     async def wait(self) -> None:
         """Return when the next request may go."""
@@ -356,6 +354,18 @@ class MarketplaceSource(OrderSource):
     def _dump(self, state: Mapping[str, Any]) -> str:
         keep = {k: state[k] for k in ("f", "t", "m", "p", "h", "start", "high") if k in state}
         return dump_state({**keep, "a": self.tokens.state()})
+
+    async def check(self, now: datetime, cursor: str | None = None) -> str:
+        """Who answers (:meth:`whoami`), with the tokens the last poll saved in ``cursor`` (or
+        the settings' when None). Never renews a token: a check could not save the new pair."""
+        self.tokens = current_tokens(self.config, load_state(cursor).get("a"))
+        if self.tokens.expiring(self.wall(), margin=0):
+            return "the access token has expired; the next poll renews it"
+        return await self.whoami()
+
+    async def whoami(self) -> str:
+        """One cheap authenticated call; a line naming the shop. Raises SourceError."""
+        raise NotImplementedError
 
     async def fetch(self, run: Pass) -> Fetched:
         """One page of phase ``run.mode`` from ``run.pos`` over updates in [start, end).

@@ -243,10 +243,8 @@ class TikTokShopSource(MarketplaceSource):
         data = await self._api("GET", f"/fulfillment/202309/orders/{order_id}/tracking", {})
         return parse_tracking({"code": 0, "data": data})
 
-    async def check(self, now: datetime) -> str:
-        """The authorized shops (name, region) with the configured access token."""
-        if self.tokens.expiring(self.wall(), margin=0):
-            return "access token in the settings has expired; the next poll renews it"
+    async def whoami(self) -> str:
+        """The authorized shops (name, region)."""
         data = await self._api("GET", "/authorization/202309/shops", {}, shop=False)
         shops = [s for s in data.get("shops") or [] if isinstance(s, dict)]
         names = ", ".join(f"{s.get('name')} ({s.get('region')})" for s in shops)

@@ -175,3 +175,23 @@ async def test_a_restart_mid_pass_neither_misses_nor_repeats(rt, merchant, shope
     assert stored(rt) == EXPECTED and standin.problems == []
     lists = [c for c in standin.calls if c.path.endswith("get_order_list")]
     assert [c.params.get("cursor") for c in lists] == ["", "2", "4"]
+
+
+async def test_check_uses_the_pair_the_last_poll_saved_and_never_renews(
+    rt, merchant, shopee_server
+):
+    from notifier.orders.shopee import ShopeeSource
+
+    standin = shopee_server.app
+    standin.tokens.access_valid = False
+    set_settings(rt, merchant, sources=[entry(shopee_server, access_token_expires_at=1)])
+    await poll_sources(rt)  # renews: access-1 / refresh-1 are in the cursor, refresh-0 is spent
+    source = ShopeeSource(entry(shopee_server, access_token_expires_at=1))
+    try:
+        expired = await source.check(rt.clock.now())  # the settings' pair: expired
+        fine = await source.check(rt.clock.now(), saved(rt, merchant).cursor)
+    finally:
+        await source.aclose()
+    assert expired == "the access token has expired; the next poll renews it"
+    assert fine == "shop Toko Batik Sekar answered"
+    assert standin.tokens.refreshes == 1 and standin.calls[-1].params["access_token"] == "access-1"
