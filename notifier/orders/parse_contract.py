@@ -65,6 +65,8 @@ class StoreParcel(TypedDict):
     carrier_name: str | None  # as the store wrote it: "JNE", "USPS", "jne", None
     tracking_number: str
     tracking_url: str | None  # the store's own link, kept
+    carrier: NotRequired[str]  # already our carrier id (the service's own order JSON)
+    courier: NotRequired[str | None]
 
 
 class StoreRefund(TypedDict):
@@ -111,10 +113,10 @@ Parser = Callable[[Any], list[StoreOrder]]
 
 
 def parser_for(source_id: str) -> Parser:
-    """The ``parse`` of the registered source ``source_id``'s module.
+    """The ``parse`` of the registered source ``source_id``'s module; a source whose module has
+    none reads the service's own order JSON (:func:`native`: the inbox's JSON Lines records).
 
-    KeyError for an unknown source, ImportError if it fails to load, TypeError if its module
-    has no ``parse``."""
+    KeyError for an unknown source, ImportError if it fails to load."""
     import sys
 
     from notifier.plugins import load_source
@@ -122,17 +124,72 @@ def parser_for(source_id: str) -> Parser:
     cls = load_source(source_id)
     module: ModuleType | None = sys.modules.get(cls.__module__)
     parse = getattr(module, "parse", None)
-    if not callable(parse):
-        raise TypeError(f"order source {source_id!r} has no module-level parse(body)")
-    return parse
+    return parse if callable(parse) else native
 
 
 def decode(raw: bytes | str) -> Any:
-    """JSON text -> value; BodyError (one line) when it is not JSON."""
+    """JSON text (or JSON Lines: a list) -> value; BodyError (one line) when it is neither."""
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
+        lines = raw.splitlines() if isinstance(raw, str | bytes) else []
+        try:
+            if len([line for line in lines if line.strip()]) > 1:
+                return [json.loads(line) for line in lines if line.strip()]
+        except (ValueError, UnicodeDecodeError):
+            pass
         raise BodyError(f"not JSON: {str(err).splitlines()[0]}") from err
+
+
+def native(body: Any) -> list[StoreOrder]:
+    """The service's own order JSON (``POST /api/orders``, JSON Lines records): one order, a
+    list, or ``{"orders": [...]}``; carriers are already ours."""
+    items = body.get("orders", body) if isinstance(body, dict) else body
+    items = [items] if isinstance(items, dict) else items
+    if not isinstance(items, list):
+        raise BodyError(f"not an order body: a JSON {type(body).__name__}")
+    return [_native(o) for o in items if isinstance(o, dict) and text(o.get("external_id"))]
+
+
+def _native(o: dict[str, Any]) -> StoreOrder:
+    raw = o.get("customer")
+    customer: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    oid = str(text(o.get("external_id")))
+    parcels: list[StoreParcel] = [
+        {
+            "carrier_name": None,
+            "carrier": str(s.get("carrier")),
+            "courier": text(s.get("courier")),
+            "tracking_number": str(s.get("tracking_number")),
+            "tracking_url": text(s.get("tracking_url")),
+        }
+        for s in o.get("shipments") or []
+        if isinstance(s, dict) and text(s.get("tracking_number"))
+    ]
+    ret, ref = text(o.get("return_status")), text(o.get("refund_status"))
+    return {
+        "external_id": oid,
+        "order_number": text(o.get("order_number")),
+        "status": o.get("status"),
+        "paid_at": text(o.get("paid_at")),
+        "currency": text(o.get("currency")),
+        "total": text(o.get("total")),
+        "customer": {
+            "name": text(customer.get("name")),
+            "email": text(customer.get("email")),
+            "phone": text(customer.get("phone")),
+            "locale": text(customer.get("locale")),
+        },
+        "shipments": parcels,
+        "refunds": [_status_only(oid, ref, REFUND_STATUSES)] if ref else [],  # type: ignore[list-item]
+        "returns": [_status_only(oid, ret, RETURN_STATUSES)] if ret else [],  # type: ignore[list-item]
+    }
+
+
+def _status_only(oid: str, status: str, known: tuple[str, ...]) -> dict[str, Any]:
+    value = status.lower()
+    return {"id": oid, "status": value if value in known else None, "store_status": status,
+            "amount": None, "currency": None, "reason": None, "created_at": None}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers for parsers
@@ -210,9 +267,15 @@ def contract(order: StoreOrder, *, aggregator: Any = None) -> dict[str, Any]:
     }
 
 
+def _choose(parcel: StoreParcel, number: str, aggregator: Any) -> Choice:
+    if parcel.get("carrier"):  # already ours
+        return Choice(parcel["carrier"].lower(), parcel.get("courier"), "named")
+    return choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+
+
 def _shipment(parcel: StoreParcel, aggregator: Any) -> dict[str, Any]:
     number = normalize_number(parcel["tracking_number"])
-    found = choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+    found = _choose(parcel, number, aggregator)
     return {
         "carrier": found.carrier,
         "courier": found.courier,
@@ -262,6 +325,24 @@ def order_in(
         raise InputError(f"{where}: {_reason(first)}", field=_field(first)) from first
 
 
+def page_orders(
+    stores: Sequence[StoreOrder], *, aggregator: Any = None, country: str | None = None
+) -> tuple[list[OrderIn], list[str], list[str]]:
+    """(orders for intake, one error line per order refused, warnings) for a page of a poll."""
+    orders: list[OrderIn] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for store in stores:
+        try:
+            order, notes = order_in(store, aggregator=aggregator, country=country)
+        except InputError as err:
+            errors.append(str(err))
+            continue
+        orders.append(order)
+        warnings += notes
+    return orders, errors, warnings
+
+
 def _customer(
     customer: Mapping[str, Any], country: str | None, where: str, warnings: list[str]
 ) -> CustomerIn:
@@ -287,7 +368,7 @@ def _parcels(
     out: list[ShipmentIn] = []
     for parcel in parcels:
         number = normalize_number(parcel["tracking_number"])
-        found: Choice = choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+        found = _choose(parcel, number, aggregator)
         name = parcel.get("carrier_name") or "no carrier named"
         if found.carrier is None:
             warnings.append(f"{where}: parcel {number} ({name}) left out: {found.how}")
