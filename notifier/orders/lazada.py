@@ -260,7 +260,8 @@ class LazadaSource(MarketplaceSource):
         raws = [o for o in data.get("orders") or [] if isinstance(o, dict) and _id(o)]
         items = await self._order_items([str(_id(o)) for o in raws])
         orders = [_merge(_order(o), items.get(str(_id(o))), o.get("price")) for o in raws]
-        total = int(text(data.get("countTotal")) or 0) or None
+        count = _clean(data.get("countTotal")) or ""
+        total = int(count) if count.isdigit() else None
         more = offset + len(raws) < total if total else len(raws) == size
         return Fetched(orders, str(offset + len(raws)) if more and raws else None, total)
 

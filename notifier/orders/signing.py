@@ -310,11 +310,11 @@ class MarketplaceSource(OrderSource):
             if self.tokens.expiring(self.wall()):
                 await self._renew()
             fetched = await self._fetch_renewing(run)
-        except SourceError as err:
-            if not self.refreshed:
+        except Exception as err:  # whatever went wrong, a renewed pair must be saved:
+            if not self.refreshed:  # the refresh token it replaced no longer works
                 raise
-            # The old refresh token is spent: the new pair must be saved all the same.
-            return SourcePage([], self._dump(state), [f"{self.id}: {err.args[0]}"])
+            why = err.args[0] if isinstance(err, SourceError) else f"{type(err).__name__}: {err}"
+            return SourcePage([], self._dump(state), [f"{self.id}: {why}"])
         page = self._page(fetched)
         nxt, page.more = run.after(fetched.next_pos, self.phases, now)
         page.next_cursor = self._dump(nxt)
