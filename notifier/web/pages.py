@@ -143,25 +143,20 @@ def tracking_page(token: str, request: Request, rt: RuntimeDep, session: Session
     tz = _zone(rec.timezone if rec else None, merchant.timezone)
     now = rt.clock.now()
     channels = tracking.shop_channels(merchant, rt.settings.notify.channels)
-    view = tracking.view(found, channels, now.astimezone(tz).date())
-    shop = tracking.read_shop(merchant.name, merchant.settings or {}, locale)
-    ctx = _page(view, shop, locale, tz.key, now, found.shipment.tracking_url)
+    view = tracking.view(found, channels, now.astimezone(tz).date(), locale)
+    ctx = _page(view, locale, tz.key, now, found)
     ctx["csrf"] = _form_token(rt, token)
     ctx["saved"] = _saved_message(request, locale)
     return _render(request, "track.html", ctx)
 
 
 def _page(
-    v: tracking.TrackingView,
-    shop: tracking.Shop,
-    locale: str,
-    tz: str,
-    now: datetime,
-    store_url: str | None,
+    v: tracking.TrackingView, locale: str, tz: str, now: datetime, found: tracking.Found
 ) -> dict[str, Any]:
-    t = TEXT[locale]
-    carrier = carrier_name(v.carrier, v.courier)
-    brand = shop.brand
+    """The template's context: the view's facts in the shopper's words, dates and zone."""
+    t, shop = TEXT[locale], v.shop
+    carrier, brand = carrier_name(v.carrier, v.courier), shop.brand
+    store_url = found.shipment.tracking_url  # the store's own link, when no carrier page
     return {
         "t": t,
         "locale": locale,
@@ -179,7 +174,7 @@ def _page(
         "carrier_url": public_url(v.carrier, v.courier, v.number) or tracking.web_url(store_url),
         "whatsapp_url": _whatsapp(brand, t, v),
         "hours": _hours(shop, locale, t),
-        "closed": bool(shop.hours) and not _is_open(shop, now, tz),
+        "closed": bool(shop.hours) and not _is_open(shop, now, found.merchant.timezone),
         "parcels": [
             {
                 "token": p.token,

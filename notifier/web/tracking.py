@@ -213,16 +213,16 @@ def _newest_first(events: Sequence[TrackingEvent]) -> list[TrackingEvent]:
     return timed + sorted((e for e in events if not e.time), key=lambda e: -e.seq)
 
 
-def view(found: Found, channels: Sequence[str], today: date) -> TrackingView:
+def view(found: Found, channels: Sequence[str], today: date, locale: str) -> TrackingView:
     """The page's content. ``channels`` are the channels the shop sends on; ``today`` is the
-    date in the shopper's zone (whether the ETA has passed)."""
+    date in the shopper's zone (whether the ETA has passed); ``locale`` picks FAQ items."""
     sh, rec = found.shipment, found.recipient
     history = [e.status for e in found.events]
     shown = found.events[:MAX_EVENTS]
     final = sh.status in FINAL
     return TrackingView(
         token=sh.public_token,
-        shop=read_shop(found.merchant.name, found.merchant.settings or {}),
+        shop=read_shop(found.merchant.name, found.merchant.settings or {}, locale),
         first_name=first_name(rec.name if rec else ""),
         status=sh.status,
         steps=progress(sh.status, history),

@@ -258,6 +258,18 @@ async def test_times_are_shown_in_the_shoppers_zone(rt, shop, client):
     assert "1 Des 08.05 WIB" in (await client.get(f"/t/{unknown.public_token}")).text
 
 
+async def test_service_hours_are_the_shops_own(rt, shop, client):
+    with rt.sessions() as session, session.begin():
+        row = session.get(Merchant, shop.id)
+        row.settings = {**row.settings, "opening_hours": {"mon-fri": "11:00-17:00"}}
+    # 10:00 in Jakarta, the shop's zone: closed, though it is 12:00 for a shopper in Jayapura
+    sh = rina(rt, shop, tz="Asia/Jayapura")
+    html = (await client.get(f"/t/{sh.public_token}")).text
+    assert "Jam layanan: Sen-Jum 11.00-17.00" in html and "di luar jam layanan" in html
+    rt.clock.advance(hours=2)
+    assert "di luar jam layanan" not in (await client.get(f"/t/{sh.public_token}")).text
+
+
 # --- states ------------------------------------------------------------------------------------
 
 
