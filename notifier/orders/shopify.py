@@ -53,6 +53,7 @@ from notifier.orders.base import (
     header,
 )
 from notifier.orders.parse_contract import page_orders
+from notifier.orders.shopify_graphql import ORDERS_QUERY, SHOP_QUERY
 from notifier.orders.storehttp import StoreHttp
 
 API_VERSION = "2025-01"  # a supported stable version; merchants may pin another
@@ -64,30 +65,6 @@ MIN_WAIT = 0.1  # s after a THROTTLED answer whose cost report says the bucket i
 
 parse = shopify_parse.parse  # the module-level parser the parse contract looks up
 
-ORDER_FIELDS = """
-  id legacyResourceId name email phone createdAt updatedAt processedAt cancelledAt
-  displayFinancialStatus displayFulfillmentStatus currencyCode customerLocale
-  totalPriceSet { shopMoney { amount currencyCode } }
-  customer { firstName lastName displayName }
-  shippingAddress { name phone }
-  billingAddress { phone }
-  transactions(first: 5) { kind status processedAt }
-  fulfillments(first: 10) { status trackingInfo(first: 5) { company number url } }
-  refunds(first: 5) {
-    id legacyResourceId createdAt note
-    totalRefundedSet { shopMoney { amount currencyCode } }
-    transactions(first: 3) { nodes { kind status processedAt } }
-  }
-  returns(first: 5) { nodes { id name status } }
-"""
-ORDERS_QUERY = (
-    "query SyncOrders($first: Int!, $after: String, $query: String) {\n"
-    "  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {\n"
-    "    pageInfo { hasNextPage endCursor }\n"
-    f"    nodes {{ {ORDER_FIELDS} }}\n"
-    "  }\n}"
-)
-SHOP_QUERY = "query Shop { shop { name myshopifyDomain } }"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="?next"?')
 
 

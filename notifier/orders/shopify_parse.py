@@ -71,7 +71,9 @@ def parse(body: Any) -> list[StoreOrder]:
         raise BodyError(f"not a Shopify body: a JSON {type(body).__name__}")
     _raise_errors(body)
     if "data" in body:
-        return _graphql(body.get("data"))
+        from notifier.orders.shopify_graphql import read  # it builds on this module's readers
+
+        return read(body.get("data"))
     if "id" in body:  # a webhook payload is the resource itself
         return _webhook(body)
     for key, read in _WRAPPED.items():
@@ -130,7 +132,7 @@ def rest_order(o: dict[str, Any]) -> StoreOrder | None:
     financial = (text(o.get("financial_status")) or "").lower()
     fulfillment = (text(o.get("fulfillment_status")) or "").lower()
     currency = text(o.get("currency"))
-    returns = [_return(r) for r in _items(o.get("returns"))]
+    returns = [read_return(r) for r in _items(o.get("returns"))]
     return {
         "external_id": oid,
         "order_number": text(o.get("name")) or text(o.get("order_number")),
@@ -166,15 +168,15 @@ def order_status(cancelled: bool, financial: str, fulfillment: str) -> OrderStat
 
 
 def _rest_customer(o: dict[str, Any]) -> StoreCustomer:
-    customer = _dict(o.get("customer"))
-    shipping, billing = _dict(o.get("shipping_address")), _dict(o.get("billing_address"))
+    customer = as_dict(o.get("customer"))
+    shipping, billing = as_dict(o.get("shipping_address")), as_dict(o.get("billing_address"))
     full = " ".join(filter(None, (text(customer.get(k)) for k in ("first_name", "last_name"))))
     return {
         "name": full or text(shipping.get("name")) or text(billing.get("name")),
         "email": text(o.get("email"))
         or text(o.get("contact_email"))
         or text(customer.get("email")),
-        "phone": _first(
+        "phone": first_text(
             o.get("phone"), customer.get("phone"), shipping.get("phone"), billing.get("phone")
         ),
         "locale": text(o.get("customer_locale")),
@@ -200,13 +202,13 @@ def rest_parcels(f: dict[str, Any]) -> list[StoreParcel]:
 
 
 def _refund(r: dict[str, Any], currency: str | None) -> StoreRefund:
-    txs = [t for t in _items(r.get("transactions")) if _lower(t.get("kind")) in ("refund", "")]
+    txs = [t for t in _items(r.get("transactions")) if lower(t.get("kind")) in ("refund", "")]
     total = sum((Decimal(amount(t.get("amount")) or 0) for t in txs), Decimal(0))
     tx_currency = next((text(t.get("currency")) for t in txs if text(t.get("currency"))), None)
     return {
         "id": text(r.get("id")) or "",
-        "status": refund_status(_lower(t.get("status")) for t in txs),
-        "store_status": ",".join(_lower(t.get("status")) for t in txs) or None,
+        "status": refund_status(lower(t.get("status")) for t in txs),
+        "store_status": ",".join(lower(t.get("status")) for t in txs) or None,
         "amount": str(total) if txs else None,
         "currency": tx_currency or currency or _set_currency(r),
         "reason": text(r.get("note")),
@@ -228,12 +230,12 @@ def refund_status(statuses: Iterable[str]) -> RefundStatus | None:
     return None
 
 
-def _return(r: Any) -> StoreReturn | None:
+def read_return(r: Any) -> StoreReturn | None:
     if not isinstance(r, dict) or text(r.get("id")) is None:
         return None
-    raw = _lower(r.get("status"))
+    raw = lower(r.get("status"))
     return {
-        "id": _tail(text(r.get("id")) or ""),
+        "id": gid_tail(text(r.get("id")) or ""),
         "status": RETURNS.get(raw),
         "store_status": raw or None,
     }
@@ -243,8 +245,8 @@ def _return(r: Any) -> StoreReturn | None:
 
 
 def _order_id(item: dict[str, Any]) -> str | None:
-    order = _dict(item.get("order"))
-    return text(item.get("order_id")) or _tail(text(order.get("id")) or "") or None
+    order = as_dict(item.get("order"))
+    return text(item.get("order_id")) or gid_tail(text(order.get("id")) or "") or None
 
 
 def _fragments(items: Iterable[Any], read: Any) -> list[StoreOrder]:
@@ -266,7 +268,7 @@ def _fragments(items: Iterable[Any], read: Any) -> list[StoreOrder]:
 
 def _fulfillment_fragment(f: dict[str, Any]) -> StoreOrder:
     name = text(f.get("name")) or ""
-    destination = _dict(f.get("destination"))
+    destination = as_dict(f.get("destination"))
     return {
         "external_id": _order_id(f) or "",
         # A fulfillment is named after its order: "#9999.1" belongs to "#9999".
@@ -281,7 +283,7 @@ def _fulfillment_fragment(f: dict[str, Any]) -> StoreOrder:
 
 
 def _refund_fragment(r: dict[str, Any]) -> StoreOrder:
-    returned = _return(r.get("return"))
+    returned = read_return(r.get("return"))
     return {
         "external_id": _order_id(r) or "",
         "refunds": [_refund(r, None)],
@@ -290,12 +292,12 @@ def _refund_fragment(r: dict[str, Any]) -> StoreOrder:
 
 
 def _return_fragment(r: dict[str, Any]) -> StoreOrder:
-    returned = _return(r)
+    returned = read_return(r)
     return {"external_id": _order_id(r) or "", "returns": [returned] if returned else []}
 
 
 def _transactions_fragment(t: dict[str, Any]) -> StoreOrder:
-    kind, status = _lower(t.get("kind")), _lower(t.get("status"))
+    kind, status = lower(t.get("kind")), lower(t.get("status"))
     part: StoreOrder = {"external_id": _order_id(t) or ""}
     when = iso_time(t.get("processed_at")) or iso_time(t.get("created_at"))
     if kind in ("sale", "capture") and status == "success":
@@ -327,110 +329,7 @@ _WRAPPED: dict[str, Any] = {
 }
 
 
-# --------------------------------------------------------------------------- GraphQL
-
-
-def _graphql(data: Any) -> list[StoreOrder]:
-    if not isinstance(data, dict):
-        return []
-    nodes = _nodes(data.get("orders")) + [data[k] for k in ("order", "node") if data.get(k)]
-    nodes += _nodes(data.get("nodes"))
-    return [o for o in (graphql_order(n) for n in nodes if isinstance(n, dict)) if o]
-
-
-def graphql_order(o: dict[str, Any]) -> StoreOrder | None:
-    """One GraphQL ``Order`` node (the fields :data:`notifier.orders.shopify.ORDER_FIELDS` asks)."""
-    oid = text(o.get("legacyResourceId")) or _tail(text(o.get("id")) or "")
-    if not oid:
-        return None
-    financial = _lower(o.get("displayFinancialStatus"))
-    fulfillment = _lower(o.get("displayFulfillmentStatus"))
-    money = _dict(_dict(o.get("totalPriceSet")).get("shopMoney"))
-    currency = text(o.get("currencyCode")) or text(money.get("currencyCode"))
-    paid_at = _first_payment(o.get("transactions"))
-    if paid_at is None and financial in PAID:
-        paid_at = iso_time(o.get("processedAt"))
-    returns = [_return(r) for r in _nodes(o.get("returns"))]
-    return {
-        "external_id": oid,
-        "order_number": text(o.get("name")),
-        "status": order_status(bool(o.get("cancelledAt")), financial, fulfillment),
-        "paid_at": paid_at,
-        "currency": currency,
-        "total": amount(money.get("amount")),
-        "customer": _graphql_customer(o),
-        "shipments": [p for f in _nodes(o.get("fulfillments")) for p in _graphql_parcels(f)],
-        "refunds": [_graphql_refund(r, currency) for r in _nodes(o.get("refunds"))],
-        "returns": [r for r in returns if r],
-        "updated_at": iso_time(o.get("updatedAt")),
-    }
-
-
-def _graphql_customer(o: dict[str, Any]) -> StoreCustomer:
-    customer = _dict(o.get("customer"))
-    shipping, billing = _dict(o.get("shippingAddress")), _dict(o.get("billingAddress"))
-    full = " ".join(filter(None, (text(customer.get(k)) for k in ("firstName", "lastName"))))
-    email = _dict(customer.get("defaultEmailAddress")).get("emailAddress")
-    phone = _dict(customer.get("defaultPhoneNumber")).get("phoneNumber")
-    return {
-        "name": full or text(customer.get("displayName")) or text(shipping.get("name")),
-        "email": text(o.get("email")) or text(email) or text(customer.get("email")),
-        "phone": _first(o.get("phone"), phone, shipping.get("phone"), billing.get("phone")),
-        "locale": text(o.get("customerLocale")),
-    }
-
-
-def _graphql_parcels(f: dict[str, Any]) -> list[StoreParcel]:
-    if _lower(f.get("status")) == "cancelled":
-        return []
-    return [
-        {
-            "carrier_name": text(t.get("company")),
-            "tracking_number": text(t.get("number")) or "",
-            "tracking_url": text(t.get("url")),
-        }
-        for t in _nodes(f.get("trackingInfo"))
-        if isinstance(t, dict) and text(t.get("number"))
-    ]
-
-
-def _graphql_refund(r: dict[str, Any], currency: str | None) -> StoreRefund:
-    txs = [t for t in _nodes(r.get("transactions")) if _lower(t.get("kind")) in ("refund", "")]
-    money = _dict(_dict(r.get("totalRefundedSet")).get("shopMoney"))
-    return {
-        "id": text(r.get("legacyResourceId")) or _tail(text(r.get("id")) or ""),
-        "status": refund_status(_lower(t.get("status")) for t in txs),
-        "store_status": ",".join(_lower(t.get("status")) for t in txs) or None,
-        "amount": amount(money.get("amount")),
-        "currency": text(money.get("currencyCode")) or currency,
-        "reason": text(r.get("note")),
-        "created_at": iso_time(r.get("createdAt")),
-    }
-
-
-def _first_payment(transactions: Any) -> str | None:
-    times = [
-        iso_time(t.get("processedAt")) or iso_time(t.get("createdAt"))
-        for t in _nodes(transactions)
-        if _lower(t.get("kind")) in ("sale", "capture") and _lower(t.get("status")) == "success"
-    ]
-    return min((t for t in times if t), default=None)
-
-
 # --------------------------------------------------------------------------- small readers
-
-
-def _nodes(value: Any) -> list[Any]:
-    """A list, a connection's ``nodes``, or its ``edges[].node``."""
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, dict)]
-    if isinstance(value, dict):
-        if isinstance(value.get("nodes"), list):
-            return _nodes(value["nodes"])
-        return [
-            e["node"] for e in value.get("edges") or [] if isinstance(_dict(e).get("node"), dict)
-        ]
-    return []
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
@@ -438,26 +337,26 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)]
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _lower(value: Any) -> str:
+def lower(value: Any) -> str:
     return (text(value) or "").lower()
 
 
-def _first(*values: Any) -> str | None:
+def first_text(*values: Any) -> str | None:
     return next((t for t in (text(v) for v in values) if t), None)
 
 
-def _tail(gid: str) -> str:
+def gid_tail(gid: str) -> str:
     """``gid://shopify/Order/450789469`` -> ``450789469`` (a plain id stays as it is)."""
     return gid.rsplit("/", 1)[-1].split("?", 1)[0] if gid else ""
 
 
 def _set_currency(r: dict[str, Any]) -> str | None:
     for value in r.values():
-        code = _dict(_dict(value).get("shop_money")).get("currency_code")
+        code = as_dict(as_dict(value).get("shop_money")).get("currency_code")
         if text(code) and text(code) != "XXX":
             return text(code)
     return None
