@@ -157,6 +157,7 @@ def _page(
     t, shop = TEXT[locale], v.shop
     carrier, brand = carrier_name(v.carrier, v.courier), shop.brand
     store_url = found.shipment.tracking_url  # the store's own link, when no carrier page
+    note = _note(v, t, brand.name)
     return {
         "t": t,
         "locale": locale,
@@ -166,7 +167,8 @@ def _page(
         "carrier": carrier,
         "status_label": formatting.status_label(v.status, locale),
         "hello": t["hello"].format(name=v.first_name) if v.first_name else t["hello_anon"],
-        "note": _note(v, t, brand.name),
+        "note": note,
+        "note_tone": "warn" if note == t["note_delayed"] else "",
         "steps": [_step(s, t, locale) for s in v.steps],
         "eta": _eta(v, t, locale, now, tz),
         "delivered": _when(v.delivered_at, locale, tz) if v.delivered_at else None,
@@ -186,7 +188,6 @@ def _page(
         "prefs": [_pref(p, t) for p in v.preferences],
         "any_on": any(p.on for p in v.preferences),
         "tone": next((s.tone for s in v.steps if s.state == "current"), ""),
-        "note_tone": "warn" if v.delayed else "",
         "carrier_link": t["carrier_link"].format(carrier=carrier),
         "parcels_title": t["parcels"].format(n=len(v.parcels) + 1),
         "older": t["older_events"].format(n=v.hidden_events) if v.hidden_events else None,

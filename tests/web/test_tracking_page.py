@@ -279,6 +279,7 @@ async def test_an_exception_is_shown_on_the_step_the_parcel_reached(rt, shop, cl
     html = (await client.get(f"/t/{sh.public_token}")).text
     assert '<li class="current alert" data-step="in_transit" aria-current="step">' in html
     assert "Ada kendala pengiriman" in html and "Kami minta maaf" in html
+    assert '<p class="note alert">Ada kendala dalam pengiriman' in html
 
 
 async def test_delivered_shows_when_and_thanks(rt, shop, client):
@@ -302,7 +303,8 @@ async def test_a_late_parcel_gets_an_apology(rt, shop, client):
     sh = rina(rt, shop)
     add_events(rt, sh, *JOURNEY[:2], eta=date(2026, 11, 30), delay_open=True)
     html = (await client.get(f"/t/{sh.public_token}")).text
-    assert "(sudah lewat)" in html and "Kami minta maaf atas ketidaknyamanannya" in html
+    assert "(sudah lewat)" in html
+    assert '<p class="note warn">Pengiriman paketmu sedikit terlambat' in html
 
 
 async def test_an_orders_other_parcels_are_linked(rt, shop, client):
