@@ -381,6 +381,7 @@ async def run_demo(base: Settings, console: Console, *, seconds: float, keep_ser
         try:
             await _wait_listening(daemon)
             await demo.seed()
+            _print_links(console, rt, token)
             with Live(console=console, refresh_per_second=4, transient=False) as live:
                 while time.monotonic() - started < seconds and not daemon.stop_event.is_set():
                     await demo.follow_ups()
@@ -393,7 +394,7 @@ async def run_demo(base: Settings, console: Console, *, seconds: float, keep_ser
             (base.var_dir / "demo-summary.json").write_text(json.dumps(result, indent=2))
             _print_summary(console, result, base.var_dir / "demo-summary.json")
             if keep_serving:
-                await _keep_serving(console, rt, daemon)
+                await _keep_serving(console, rt, token, daemon)
         finally:
             daemon.stop()
             await running
@@ -423,13 +424,20 @@ def _print_summary(console: Console, result: dict[str, Any], path: Path) -> None
     console.print(f"outbox: {result['outbox']}\nsummary: {path}")
 
 
-async def _keep_serving(console: Console, rt: Runtime, daemon: Daemon) -> None:
+def _print_links(console: Console, rt: Runtime, token: str) -> None:
+    """Where to look while the demo runs: the merchant UI (signed in with the shop's API
+    token), one shopper's tracking page, the API docs."""
     with rt.sessions() as session:
-        token = session.execute(sa.select(col(Shipment.public_token)).limit(1)).scalar_one()
+        page = session.execute(sa.select(col(Shipment.public_token)).limit(1)).scalar_one()
     url = rt.settings.server.public_url
     console.print(
-        f"merchant UI: {url}/admin\ntracking page: {url}/t/{token}\n"
-        f"API docs: {url}/api/docs\n(Ctrl-C to stop)"
+        f"merchant UI: {url}/admin  (sign in with the shop's API token: {token})\n"
+        f"tracking page: {url}/t/{page}\nAPI docs: {url}/api/docs"
     )
+
+
+async def _keep_serving(console: Console, rt: Runtime, token: str, daemon: Daemon) -> None:
+    _print_links(console, rt, token)
+    console.print("(Ctrl-C to stop)")
     with contextlib.suppress(asyncio.CancelledError):
         await daemon.stop_event.wait()

@@ -3,6 +3,7 @@ see :mod:`notifier.templating`) and into the addressed message a sender takes. P
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -55,7 +56,7 @@ class Job:
     recipient: Recipient
     shipment: Shipment | None
     last_event: EventRow | None
-    override: str | None  # the merchant's template source, if any
+    overrides: Mapping[str, str]  # the merchant's template source by locale, if any
 
     @property
     def id(self) -> int:

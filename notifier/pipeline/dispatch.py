@@ -149,7 +149,7 @@ def _load(session: Any, ids: Sequence[int]) -> list[compose.Job]:
             r,
             sh,
             last.get(sh.id) if sh else None,
-            overrides.get((n.merchant_id, n.trigger, n.channel)),
+            overrides.get((n.merchant_id, n.trigger, n.channel), {}),
         )
         for n, o, m, r, sh in rows
     ]
@@ -169,8 +169,11 @@ def _last_events(session: Any, shipment_ids: set[int]) -> dict[int, EventRow]:
     return {e.shipment_id: e for e in events}
 
 
-def _overrides(session: Any, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], str]:
-    """The newest active override per (merchant, trigger, channel); locale is matched later."""
+def _overrides(
+    session: Any, keys: set[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], dict[str, str]]:
+    """The merchant's wording per (merchant, trigger, channel), by locale: the newest active
+    version of each locale, when that version says to use it (``enabled``)."""
     if not keys:
         return {}
     merchants = {k[0] for k in keys}
@@ -179,11 +182,14 @@ def _overrides(session: Any, keys: set[tuple[int, str, str]]) -> dict[tuple[int,
         .where(col(TemplateOverride.merchant_id).in_(merchants), col(TemplateOverride.active))
         .order_by(col(TemplateOverride.version))
     )
-    out = {}
-    for row in session.execute(stmt).scalars():
-        key = (row.merchant_id, row.trigger, row.channel)
-        if key in keys and row.enabled:
-            out[key] = f"{row.locale}\x00{row.source}"
+    newest: dict[tuple[int, str, str, str], TemplateOverride] = {}
+    for row in session.execute(stmt).scalars():  # ascending: the last one seen is the newest
+        if (row.merchant_id, row.trigger, row.channel) in keys:
+            newest[(row.merchant_id, row.trigger, row.channel, row.locale)] = row
+    out: dict[tuple[int, str, str], dict[str, str]] = {}
+    for (merchant, trigger, channel, locale), row in newest.items():
+        if row.enabled:
+            out.setdefault((merchant, trigger, channel), {})[locale] = row.source
     return out
 
 
@@ -250,10 +256,7 @@ async def _render_and_send(rt: Runtime, job: compose.Job, party: Party, sender: 
     locale = rt.templates.resolve_locale(job.recipient.locale, job.merchant.locale)
     secret = st.server.session_secret.get_secret_value()
     ctx = compose.build_context(job, locale=locale, public_url=st.server.public_url, secret=secret)
-    override = None
-    if job.override:
-        override_locale, source = job.override.split("\x00", 1)
-        override = source if override_locale == locale else None
+    override = job.overrides.get(locale)
     try:
         rendered = rt.templates.render(
             n.trigger, n.channel, locale, ctx, timezone=str(party.tz), override=override

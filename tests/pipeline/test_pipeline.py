@@ -318,3 +318,41 @@ async def test_cancelled_order_stops_polling_and_its_pending_news(rt, merchant, 
     with rt.sessions() as session:
         rows = session.exec(select(Notification)).all()
     assert rows and all(n.state == "suppressed" and n.last_error == "order cancelled" for n in rows)
+
+
+async def test_the_merchants_wording_is_used_per_language(rt, merchant) -> None:
+    from notifier.store.models import Recipient as Rec
+
+    parcel(rt, merchant, email=None)
+    rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
+    now = rt.clock.now()
+    with rt.sessions() as session, session.begin():
+        for version, (locale, text, enabled) in enumerate(
+            [
+                ("id", "Halo {{ customer.first_name }} v1 {{ shipment.tracking_url }}", True),
+                ("en", "Hi {{ customer.first_name }} {{ shipment.tracking_url }}", True),
+                ("id", "Halo {{ customer.first_name }} v3 {{ shipment.tracking_url }}", True),
+            ],
+            1,
+        ):
+            session.add(
+                TemplateOverride(
+                    merchant_id=merchant.id,
+                    trigger="shipped",
+                    channel="whatsapp",
+                    locale=locale,
+                    version=version,
+                    source=text,
+                    enabled=enabled,
+                    created_at=now,
+                )
+            )
+    await poll.sweep(rt)
+    await dispatch.dispatch(rt)
+    [sent] = rt.extra["sender"].sent
+    assert sent.text.startswith("Halo Rina v3")  # the newest Indonesian version, not the English
+    with rt.sessions() as session, session.begin():
+        session.execute(sa.update(Rec).values(locale="en"))
+        session.execute(sa.update(Notification).values(state="pending", attempts=0))
+    await dispatch.dispatch(rt)
+    assert rt.extra["sender"].sent[-1].text.startswith("Hi Rina")
