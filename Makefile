@@ -29,8 +29,11 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
+# Browser tests run on their own (one Chromium, no xdist): Playwright's sync API keeps an event
+# loop running in its process, which other async tests in the same worker must not share.
 test: lint typecheck
-	$(BIN)/pytest -n 2 --durations=15
+	$(BIN)/pytest -n 2 -m "not browser" --durations=15
+	$(BIN)/pytest -m browser -p no:xdist
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
