@@ -158,29 +158,17 @@ class WooCommerceSource(OrderSource):
         """Refund details and tracking typed into notes, for the orders that need them."""
         by_id = {str(o.get("id")): o for o in raw if isinstance(o, dict)}
         for store in stores:
-            source = by_id.get(store["external_id"], {})
+            oid = store["external_id"]
             if store.get("refunds"):
-                body = self.http.json(await self.get(f"orders/{store['external_id']}/refunds", {}))
-                if isinstance(body, list):
-                    refunds = [
-                        woocommerce_parse.refund(r, store.get("currency"))
-                        for r in body
-                        if isinstance(r, dict)
-                    ]
-                    store["refunds"] = refunds or store["refunds"]
-            if self.read_notes and woocommerce_parse.shipped_without_tracking(source):
-                notes = self.http.json(await self.get(f"orders/{store['external_id']}/notes", {}))
-                found = (
-                    [
-                        p
-                        for n in notes
-                        if isinstance(n, dict)
-                        for p in woocommerce_parse.note_parcels(str(n.get("note") or ""))
-                    ]
-                    if isinstance(notes, list)
-                    else []
-                )
-                store["shipments"] = woocommerce_parse.unique([*store.get("shipments", []), *found])
+                body = self.http.json(await self.get(f"orders/{oid}/refunds", {}))
+                found = [woocommerce_parse.refund(r, store.get("currency")) for r in _dicts(body)]
+                store["refunds"] = found or store["refunds"]
+            if self.read_notes and woocommerce_parse.shipped_without_tracking(by_id.get(oid, {})):
+                notes = _dicts(self.http.json(await self.get(f"orders/{oid}/notes", {})))
+                typed = [
+                    p for n in notes for p in woocommerce_parse.note_parcels(str(n.get("note")))
+                ]
+                store["shipments"] = woocommerce_parse.unique([*store.get("shipments", []), *typed])
         return stores
 
     async def get(
@@ -220,6 +208,10 @@ def _bad_orderby(response: httpx.Response) -> bool:
     return "orderby" in params or "orderby" in str(
         body.get("message", "") if isinstance(body, dict) else ""
     )
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _int(value: str | None) -> int | None:
