@@ -25,14 +25,20 @@ The poller adds two merchant-wide keys to the config when the entry has none: ``
 
 What a source's *module* exposes besides its class (``notifier.orders.<id>``):
 
-* ``parse(body) -> list[StoreOrder]`` (required): the pure reading of one decoded JSON body,
-  used by ``notifier sources parse`` and by webhooks; see :mod:`notifier.orders.parse_contract`
-  for the StoreOrder shape and :class:`~notifier.orders.parse_contract.BodyError`.
+* ``parse(body) -> list[StoreOrder]``: the pure reading of one decoded JSON body, used by
+  ``notifier sources parse`` and by webhooks; see :mod:`notifier.orders.parse_contract` for the
+  StoreOrder shape, :class:`~notifier.orders.parse_contract.BodyError` for error bodies, and
+  ``page_orders`` to turn a poll's StoreOrders into OrderIn (carriers resolved for the merchant,
+  bad fields dropped with warnings). Every store source has one; a module without it (the
+  inbox) is read as the service's own order JSON.
+* ``webhook_ping(body, headers) -> bool`` (optional): a store's set-up ping, answered 200
+  before any signature check (WooCommerce's ``webhook_id=<id>``).
 * ``verify_webhook(body: bytes, headers: Mapping[str, str], secret: str) -> None`` and
   ``webhook_event_id(body: bytes, headers: Mapping[str, str]) -> str`` (optional): a store that
   pushes. ``verify_webhook`` raises :class:`WebhookRejected`; the event id deduplicates
   deliveries (``provider_event``). ``POST /webhooks/orders/<id>/<merchant slug>`` serves every
-  source whose module has both, with the ``webhook_secret`` of the merchant's source entry.
+  source whose module has both (and ``parse``), with the ``webhook_secret`` of the merchant's
+  source entry.
 
 Incremental sources keep their position in a :class:`SyncCursor`, which re-reads the last
 :data:`OVERLAP` of store updates on every pass so late writes are not missed.
