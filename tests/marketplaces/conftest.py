@@ -3,7 +3,8 @@ by id (the entry points are registered in pyproject; tests do not depend on an i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -28,6 +29,19 @@ SOURCES: dict[str, Any] = {
 def _our_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     real = poller.load_source
     monkeypatch.setattr(poller, "load_source", lambda name: SOURCES.get(name) or real(name))
+
+
+@asynccontextmanager
+async def _alone(*_: Any) -> AsyncIterator[bool]:
+    yield True
+
+
+@pytest.fixture(autouse=True)
+def _no_replica_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The poller's advisory lock is keyed by merchant id and source, not by schema: tests in
+    parallel workers (each its own PostgreSQL schema, merchant 1 in each) would skip each
+    other's polls. What the lock does is the poller's tests' business."""
+    monkeypatch.setattr(poller, "exclusive", _alone)
 
 
 @pytest.fixture
