@@ -3,18 +3,11 @@
 * :data:`COURIERS`: our courier codes, every name or code an aggregator uses for them, and the
   code each API expects in a request (Binderbyte ``GET /v1/list_courier``; Biteship courier
   codes; RajaOngkir Pro / Komerce ``courier`` values).
-* :data:`PHRASES`: the keyword table that reads the free text couriers write (summary words such
-  as ``DELIVERED`` / ``ON PROCESS`` and event descriptions in Indonesian and English), in tiers.
-  The first tier that matches decides, so negations ("tidak diterima"), returns ("retur ...
-  diterima"), failures ("gagal antar") and look-alikes ("diterima di gudang", "received by JNE
-  counter officer") are read before the plain words they contain.
+* :data:`PHRASES` and :func:`classify` (from :mod:`carriers.indonesia_words`): the keyword
+  table that reads the free text couriers write (summary words such as ``DELIVERED`` / ``ON
+  PROCESS`` and event descriptions in Indonesian and English), in precedence tiers.
 * small pure helpers: :func:`classify`, :func:`text_event`, :func:`orient`, :func:`settle`,
   :func:`decide`, :func:`error_kind`, :func:`local_time`.
-
-Phrases come from the aggregators' documentation examples (Binderbyte "API CEK RESI" examples for
-J&T, SiCepat, TIKI, Lion, PCP, RPX, Kurir Rekomendasi/AnterAja; Biteship tracking docs and status
-table; RajaOngkir waybill example for JNE) and from manifests couriers publish (J&T, SiCepat,
-AnterAja, SPX, Ninja Xpress, Pos Indonesia, JNE, IDExpress, Lion Parcel).
 """
 
 from __future__ import annotations
@@ -29,10 +22,14 @@ from typing import Any
 
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
+from carriers.indonesia_words import ACCEPTANCE, PHRASES, Match, Phrase, classify, normalize
 from carriers.parsing import parse_time, text
 
 log = logging.getLogger(__name__)
 S = Status
+__all__ = [  # the keyword table's names, re-exported for the aggregator modules and callers
+    "PHRASES", "Courier", "Match", "Phrase", "classify", "courier_code", "normalize",
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- couriers
@@ -166,254 +163,8 @@ def api_courier(value: str, api: str) -> str:
     return request or ours
 
 
-# --------------------------------------------------------------------------- keyword table
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """A regex over normalized text (casefolded, punctuation -> single spaces)."""
-
-    pattern: str
-    status: Status
-    couriers: frozenset[str] = frozenset()  # only for these couriers (ours); empty = all
-
-
-_DI = r"(?:di ?)?"  # Indonesian passive prefix, written "diterima", "di terima" or "di-terima"
-_PICK = r"(?:pick ?up|pickup|picked|jemput|penjemputan)"
-_HERE = (
-    r"(?:counter|loket|kantor|outlet|agen|agent|point|gerai|toko|store|locker|loker|drop ?point"
-    r"|pudo|post office|kantor pos|branch|cabang|warehouse|gudang|hub|indomaret|alfamart|station)"
-)
-_CARRIER_SIDE = (
-    r"(?:kurir|courier|sigesit|sprinter|driver|agen|agent|counter|gerai|petugas|officer|cabang"
-    r"|branch|gudang|warehouse|hub|drop ?point|mitra|staff|loket|kantor|jne|tiki|j ?t|sicepat"
-    r"|pos|lion|ninja|anteraja|spx|sorting|origin|station|gateway|the courier|our courier)"
-)
-
-
-def _tier(status: Status, *patterns: str, couriers: str = "") -> tuple[Phrase, ...]:
-    only = frozenset(c for c in couriers.split("|") if c)
-    return tuple(Phrase(p, status, only) for p in patterns)
-
-
-# Tiers in precedence order: the first tier with a match decides (the longest match in it is kept
-# as the raw keyword). Earlier tiers are the more specific or the more serious readings.
-# fmt: off
-PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
-    ("lost_damaged", _tier(
-        S.EXCEPTION,
-        r"\bhilang\b", r"\blost\b", r"\brusak\b", r"\bdamaged?\b", r"\bbroken\b", r"\bpecah\b",
-        r"\bdisposed?\b", r"\b(?:di ?)?musnahkan\b", r"\bpemusnahan\b", r"\bstolen\b",
-        r"\bdicuri\b",
-    )),
-    ("returned", _tier(
-        S.RETURNED_TO_SENDER,
-        r"(?:\b|di)retur", r"\brts\b", r"\b(?:di ?)?kembalikan\b", r"\bpengembalian\b",
-        r"\bkembali ke (?:pengirim|penjual|asal|seller|shipper|toko|origin)",
-        r"\bback to (?:the )?(?:sender|shipper|seller|origin|merchant)",
-    )),
-    ("cancelled", _tier(
-        S.EXCEPTION,
-        r"\bcancel", r"\b(?:di ?)?batal(?:kan)?\b", r"\bpembatalan\b", r"\bvoid(?:ed)?\b",
-        r"\b(?:courier|kurir|driver) (?:not found|tidak ditemukan|tidak tersedia|unavailable)",
-    )),
-    ("failed", _tier(
-        S.FAILED_ATTEMPT,
-        r"\bgagal\b(?! (?:di ?)?(?:pick|jemput|ambil|diambil))", r"\bundelivered\b",
-        r"\bnot delivered\b", r"\bunsuccess", r"\bdelivery attempt", r"\battempted\b",
-        r"(?<!pickup )(?<!pick up )\bfailed\b(?! (?:to )?pick)",
-        r"\bnot (?:received|successful)\b", r"\btidak berhasil\b",
-        r"\b(?:tidak|belum|bukan|tak) (?:ber ?hasil )?"
-        r"(?:di ?terima|terkirim|di ?antar|sampai)\b",
-        r"\bpenerima (?:tidak|tdk|belum) "
-        r"(?:di ?tempat|ada|dikenal|ditemukan|dapat|bisa|menjawab|mau)",
-        r"\b(?:tidak|tdk) (?:ada )?di ?tempat\b", r"\btidak ada orang\b", r"\brumah kosong\b",
-        r"\b(?:not|nobody|no one) (?:at )?home\b", r"\bno one (?:at|available)\b",
-        r"\balamat (?:tidak|tdk|kurang|belum) (?:ditemukan|lengkap|jelas|dikenal|sesuai|valid)",
-        r"\b(?:alamat salah|salah alamat|pindah alamat)\b",
-        r"\b(?:bad|wrong|incorrect|incomplete|insufficient|invalid|unknown) address",
-        r"\baddress (?:not found|unknown|incomplete|incorrect|not complete)",
-        r"\b(?:consignee|cnee|recipient|receiver|customer) (?:is )?"
-        r"(?:unknown|not|moved|refused|tidak|absent|unavailable)",
-        r"\b(?:di ?)?tolak\b", r"\bmenolak\b", r"\brefuse", r"\bpenolakan\b",
-        r"\brejected by (?:the )?(?:consignee|recipient|customer|receiver|penerima)",
-        r"\bantar ulang\b", r"\bkirim ulang\b", r"\bredeliver", r"\bre delivery\b",
-        r"\breschedul", r"\b(?:di ?jadwalkan|jadwal) ulang\b",
-        r"\bpercobaan (?:pengiriman|pengantaran|antar)",
-        r"\b(?:toko|kantor|rumah|office|shop) (?:tutup|closed)\b",
-        r"\b(?:tidak|tak|tdk) (?:dapat|bisa) dihubungi\b", r"\bunreachable\b",
-        r"\bcod (?:ditolak|gagal|rejected)", r"\buang (?:tidak|kurang) cukup\b",
-    )),
-    ("pickup_point_at", _tier(
-        S.AVAILABLE_FOR_PICKUP,
-        r"\b(?:ready|siap|available|dapat|bisa|menunggu|tunggu) (?:for |to be |to |untuk )?"
-        rf"(?:di ?)?(?:pick ?up|picked up|collect\w*|ambil|diambil) (?:at|di|from|dari) "
-        rf"(?:the )?(?:\w+ ){{0,3}}?{_HERE}\b",
-        r"\bhold (?:for|at) (?:\w+ )?(?:pick ?up|collection)",
-    )),
-    ("problem", _tier(
-        S.EXCEPTION,
-        r"\bon ?hold\b", r"\bhold\b", r"\b(?:di ?)?tahan\b", r"\btertahan\b", r"\bbermasalah\b",
-        r"\bproblem", r"\bkendala\b", r"\bexception\b", r"\bmisrout", r"\bmissort",
-        r"\bsalah (?:kirim|sortir|rute|routing|tujuan)\b", r"\bdisimpan di gudang\b",
-        r"\bklaim\b", r"\bclaim", r"\binvestigasi\b", r"\binvestigation\b",
-        r"\bforce majeure\b", r"\bbencana\b", r"\bsedang ditangani\b",
-        r"\bpenanganan khusus\b",
-    )),
-    ("before_pickup", _tier(
-        S.INFO_RECEIVED,
-        rf"\b(?:request|permintaan|req|minta) ?{_DI}{_PICK}", rf"\b{_PICK} request",
-        r"\b(?:menunggu|waiting|awaiting|pending|siap|ready|akan|will be|to be) "
-        rf"(?:for |to be |to )?{_DI}{_PICK}",
-        r"\b(?:menunggu|waiting for|awaiting) (?:di ?ambil|diambil|collection) "
-        r"(?:oleh |by )?(?:kurir|courier|driver)",
-        r"\bsiap (?:di ?)?ambil (?:oleh )?(?:kurir|courier|driver)",
-        r"\bmenunggu (?:kurir|driver|courier|penjemputan)\b",
-        r"\b(?:en ?route|on the way|otw|menuju) (?:to |ke )?(?:the )?"
-        rf"(?:{_PICK}|lokasi (?:pengirim|penjual))",
-        r"\b(?:akan|sedang) (?:menjemput|mengambil) (?:paket|pesanan|barang)",
-        r"\b(?:di ?proses|processed) (?:oleh )?(?:penjual|seller|toko|merchant)",
-        r"\blabel (?:pengiriman )?(?:telah |sudah )?(?:di ?cetak|printed|created|dibuat)",
-        r"\bkurir (?:sedang |akan )?(?:dalam perjalanan|menuju|on the way) (?:untuk |to )?"
-        r"(?:mengambil|menjemput|pick|ke (?:lokasi|alamat|tempat) "
-        r"(?:penjual|pengirim|seller|toko))",
-        r"\b(?:courier|driver) (?:is )?on the way to pick", r"\bto pick ?up (?:the )?item",
-        rf"\bgagal {_DI}(?:{_PICK}|ambil|diambil)", rf"\b{_PICK} (?:failed|gagal)",
-        rf"\bfailed (?:to )?{_PICK}", rf"\b{_PICK} (?:scheduled|dijadwalkan|terjadwal)",
-        r"\b(?:pesanan|order|paket|parcel) (?:sedang )?(?:disiapkan|dikemas|being prepared)",
-        r"\b(?:penjual|seller) (?:sedang |is )?(?:menyiapkan|mempersiapkan|preparing)",
-        r"\blocating (?:the )?(?:nearest )?driver", r"\bmencari (?:driver|kurir)",
-        r"(?<!picked and )(?<!picked up and )\b(?:siap|ready) (?:di ?kirim|to (?:be )?ship)",
-        r"^manifes$",
-    )),
-    ("pickup_point", _tier(
-        S.AVAILABLE_FOR_PICKUP,
-        r"\b(?:siap|dapat|bisa|silakan|silahkan) (?:untuk )?(?:di ?)?ambil\b",
-        r"\bmenunggu (?:untuk )?(?:di ?)?ambil (?:oleh )?(?:penerima|pembeli|customer|recipient)",
-        r"\b(?:available|ready) for (?:collection|pick ?up by)", r"\bawaiting collection\b",
-        r"\b(?:di ?)?ambil sendiri\b", r"\bdrop ?point pengambilan\b", r"\btitik pengambilan\b",
-        r"\bcollection point\b", r"\bheld at (?:the )?(?:counter|post office|branch|outlet)",
-        r"\b(?:masuk|di|in|placed in|deposited in) (?:the )?(?:loker|locker|parcel locker)\b",
-    )),
-    ("not_delivery", _tier(
-        S.IN_TRANSIT,
-        r"\b(?:di ?)?terima di\b", r"\breceived (?:at|in|on)\b",
-        rf"\breceived by {_CARRIER_SIDE}\b", rf"\b(?:di ?)?terima (?:oleh )?{_CARRIER_SIDE}\b",
-        r"\bpicked (?:up )?and ready",
-        rf"\b(?:successfully|berhasil|sukses) {_DI}(?:{_PICK}|diambil|proses|processed|sorted"
-        r"|sortir|kirim ke|tiba|sampai di|arrived|departed|manifest)",
-        rf"\b{_PICK} (?:success|sukses|berhasil|done|completed)",
-        r"\b(?:handed (?:over )?to|diserahkan (?:ke|kepada)) (?:the )?(?:courier|carrier|kurir"
-        r"|logistic|3pl|jasa kirim|ekspedisi|delivery partner|mitra)",
-    ) + _tier(
-        # J&T writes "Paket telah diterima oleh <drop point>" when a branch accepts the parcel
-        # and plain "Paket telah diterima" on delivery (J&T status list; Biteship J&T sample).
-        S.IN_TRANSIT,
-        r"\bpaket telah diterima oleh\b(?!.*\b(?:ybs|penerima|yang bersangkutan|keluarga|kel"
-        r"|sendiri|tetangga|satpam|security|orang tua|receiver|pembeli)\b)",
-        couriers="jnt|jnt_cargo",
-    )),
-    ("delivered", _tier(
-        S.DELIVERED,
-        r"\bterkirim\b", r"\bdelivered\b", r"\bdi ?terima\b", r"\breceived by\b",
-        r"\bsuccess(?:fully)?\b", r"\bsukses\b", r"\bberhasil (?:di ?)?(?:antar|kirim|terima)",
-        r"\bantaran berhasil\b", r"\bselesai (?:di ?)?(?:antar|kirim)", r"\bpod\b",
-        r"\bproof of delivery\b", r"\b(?:tiba|sampai) di alamat (?:tujuan|penerima|pembeli)",
-        r"\bdiserahkan (?:kepada|ke) (?:penerima|pembeli|ybs|customer|yang bersangkutan)",
-        r"\bhanded (?:over )?to (?:the )?(?:recipient|consignee|customer|receiver)",
-        r"\bsigned (?:for )?by\b",
-        r"\bcollected by (?:the )?(?:recipient|consignee|customer|receiver)",
-        r"\b(?:telah|sudah) (?:di ?)?ambil oleh (?:penerima|pembeli|customer|ybs)",
-        r"^(?:completed?|selesai|done|finished|sampai)$",
-        r"\b(?:pesanan|paket|kiriman|parcel) (?:sudah|telah) sampai(?! (?:di|ke|dari)\b)",
-    )),
-    ("out_for_delivery", _tier(
-        S.OUT_FOR_DELIVERY,
-        r"\bsedang (?:di ?)?antar", r"\bdalam (?:proses )?pengantaran\b",
-        r"\bsedang (?:di ?)?kirim(?:kan)? (?:oleh )?(?:kurir|courier)",
-        r"\bsedang dalam (?:proses )?pengiriman ke (?:alamat )?(?:penerima|tujuan|pembeli)",
-        r"\bproses (?:antar|pengantaran)\b", r"\bwith delivery courier\b",
-        r"\bout for delivery\b", r"\bon ?delivery\b", r"\bon vehicle for delivery\b",
-        r"\bdelivery process\b", r"\bprocess of delivery\b", r"\bdelivering\b",
-        r"\bkurir (?:sedang |akan )?(?:menuju|mengantar|dalam perjalanan (?:ke|menuju)) "
-        r"(?:ke )?(?:alamat|lokasi|tempat|rumah|anda|penerima|pembeli|kamu)",
-        r"\b(?:akan|segera) (?:segera )?(?:di ?)?antar", r"\bmengantar(?:kan)?\b",
-        r"\b(?:di ?)?antar(?:kan)? (?:ke|kepada) "
-        r"(?:alamat|penerima|pembeli|customer|anda|rumah)",
-        r"\b(?:di ?)?kirim(?:kan)? ke alamat (?:penerima|tujuan|pembeli|anda|kamu)",
-        r"\b(?:di ?)?bawa (?:oleh )?(?:kurir|sigesit|sprinter|courier|driver)",
-        r"\bpaket dibawa\b",
-        r"\b(?:on the way|en route|otw|menuju) (?:to )?(?:the )?(?:customer|recipient|consignee"
-        r"|penerima|pembeli|alamat penerima|your address|destination address)",
-        r"\bdropping ?off\b", r"\blast mile delivery\b",
-    )),
-    ("in_transit", _tier(
-        S.IN_TRANSIT,
-        r"\btiba\b", r"\bsampai (?:di|ke)\b", r"\barriv", r"\bdepart", r"\bberangkat\b",
-        r"\bdiberangkatkan\b", r"\bkeberangkatan\b", r"\bkeluar\b", r"\btransit\b",
-        r"\bsort", r"\bsortir", r"\b(?:di ?)?proses\b", r"\bprocess", r"\bon ?proc",
-        r"\bhub\b", r"\bgateway\b", r"\bwarehouse\b", r"\bgudang\b",
-        r"\b(?:di ?)?kirim(?:kan)?\b", r"\bpengiriman\b", r"\bmenuju\b", r"\bdalam perjalanan\b",
-        r"\bon the way\b", r"\bforward", r"\bditeruskan\b", r"\bmanifest", r"\bmanifes\b",
-        rf"\b{_DI}{_PICK}\b", r"\b(?:telah|sudah) (?:di ?)?ambil\b", r"\bposting\b",
-        r"\bbagging\b", r"\bunbagging\b", r"\b(?:un)?pack\b", r"\b(?:un)?loaded\b", r"\bscan",
-        r"\boutbound\b", r"\binbound\b", r"\bshipped\b", r"\bdispatch",
-        r"\bline ?haul\b", r"\bkonsolidat",
-        r"\bconsolidat", r"\bflight\b", r"\bpesawat\b", r"\bcustoms\b", r"\bbea cukai\b",
-        r"\bclearance\b", r"\btertunda\b", r"\bditunda\b", r"\bdelay", r"\bterlambat\b",
-        r"\bin ?transit\b", r"\bdestination\b", r"\btujuan\b", r"\bshipment received\b",
-    )),
-    ("info_received", _tier(
-        S.INFO_RECEIVED,
-        r"\bdata entry\b", r"\bshipment entry\b",
-        r"\b(?:pesanan|order|paket|resi|awb|label|booking|pengiriman|shipment) "
-        r"(?:telah |sudah |has been |is |was )?(?:di ?)?"
-        r"(?:buat|dibuat|created|generated|terbit|diterbitkan|confirmed|dikonfirmasi)",
-        r"\border (?:received|placed)\b", r"\bbook(?:ed|ing)\b", r"\binfo(?:rmation)? received\b",
-        r"\bshipping label\b", r"\b(?:courier|driver|kurir) (?:has been )?(?:allocated|assigned)\b",
-        r"\bconfirmed\b", r"\ballocated\b", r"\bpre ?transit\b", r"\blabel\b",
-    )),
-)
-# fmt: on
-
-_COMPILED: tuple[tuple[str, tuple[tuple[re.Pattern[str], Phrase], ...]], ...] = tuple(
-    (name, tuple((re.compile(p.pattern), p) for p in phrases)) for name, phrases in PHRASES
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    status: Status
-    keyword: str  # the matched words, kept as the event's raw code
-    tier: str
-
-
-def normalize(value: str) -> str:
-    """Casefold and turn every run of punctuation or spaces into one space."""
-    return re.sub(r"[\W_]+", " ", value.casefold()).strip()
-
-
-def classify(value: Any, courier: str | None = None) -> Match | None:
-    """The status a courier's free text means, or None when no phrase is known."""
-    raw = text(value)
-    if raw is None:
-        return None
-    words = normalize(raw)
-    for tier, phrases in _COMPILED:
-        best: re.Match[str] | None = None
-        status = None
-        for regex, phrase in phrases:
-            if phrase.couriers and courier not in phrase.couriers:
-                continue
-            found = regex.search(words)
-            if found and (best is None or len(found.group(0)) > len(best.group(0))):
-                best, status = found, phrase.status
-        if best is not None and status is not None:
-            end = best.end()
-            while end < len(words) and words[end] != " ":  # whole words: "arriv" -> "arrive"
-                end += 1
-            return Match(status, words[best.start() : end].strip() or words, tier)
-    return None
+# --------------------------------------------------------------------------- reading free text
+# (the keyword table itself lives in carriers/indonesia_words.py and is re-exported here)
 
 
 def text_event(
@@ -460,13 +211,24 @@ _STILL_MOVING = frozenset(
 
 
 def settle(events: list[TrackingEvent]) -> list[TrackingEvent]:
-    """A "delivered" reading followed by more transit scans was an acceptance scan (J&T's
-    "Paket telah diterima oleh <branch>"): read it as in_transit. The newest event is kept."""
+    """Read each event in the light of its neighbours (oldest first in, oldest first out).
+
+    * A "delivered" reading followed by more transit scans was an acceptance scan: in_transit.
+    * J&T's "Paket telah diterima oleh <name>" (read alone as a branch acceptance) right after
+      the courier's delivery run, with nothing moving after it, is the delivery itself.
+    """
     out = list(events)
-    for i in range(len(out) - 1):
+    for i in range(len(out)):
         later = {e.status for e in out[i + 1 :]}
         if out[i].status is S.DELIVERED and later & _STILL_MOVING:
             out[i] = replace(out[i], status=S.IN_TRANSIT)
+        elif (
+            out[i].raw_code == ACCEPTANCE
+            and i > 0
+            and out[i - 1].status is S.OUT_FOR_DELIVERY
+            and not later & _STILL_MOVING
+        ):
+            out[i] = replace(out[i], status=S.DELIVERED)
     return out
 
 
