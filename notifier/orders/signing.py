@@ -37,9 +37,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from notifier.errors import InputError
 from notifier.orders.base import OrderSource, SourceError, SourcePage
-from notifier.orders.parse_contract import StoreOrder, order_in
+from notifier.orders.parse_contract import StoreOrder, page_orders
 from notifier.orders.storehttp import StoreHttp
 
 CURSOR_CHARS = 500  # SourceCursor.cursor
@@ -336,19 +335,12 @@ class MarketplaceSource(OrderSource):
         self.refreshed = True
 
     def _page(self, fetched: Fetched) -> SourcePage:
-        orders, warnings, errors = [], [], list(fetched.errors)
-        for store_order in fetched.orders:
-            try:
-                order, notes = order_in(
-                    store_order,
-                    aggregator=self.config.get("aggregator"),
-                    country=self.config.get("country"),
-                )
-            except InputError as err:
-                errors.append(str(err))
-                continue
-            orders.append(order)
-            warnings += notes
+        orders, errors, warnings = page_orders(
+            fetched.orders,
+            aggregator=self.config.get("aggregator"),
+            country=self.config.get("country"),
+        )
+        errors = fetched.errors + errors
         return SourcePage(orders, None, errors, warnings=warnings, total=fetched.total)
 
     def _dump(self, state: Mapping[str, Any]) -> str:
