@@ -143,8 +143,10 @@ class TwilioSender:
         )
 
     async def create(self, message: OutgoingMessage, fields: Mapping[str, Any]) -> SendResult:
-        """Create one Message with ``fields`` (library keyword names) plus ``to`` and the
-        status callback; returns the message SID and Twilio's initial status."""
+        """Create one Message with ``fields`` (the library's keyword names: ``to``, ``from_``
+        or ``messaging_service_sid``, ``body`` or ``content_sid``...) and our status callback;
+        returns the message SID and Twilio's initial status (queued, or accepted with a
+        Messaging Service)."""
         params = {
             **fields,
             "status_callback": message.status_callback or self.status_callback,
