@@ -20,7 +20,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col
 
-from notifier import metrics
+from notifier import alerts, metrics
 from notifier.orders.poller import poll_sources
 from notifier.pipeline import delays, dispatch, poll
 from notifier.runtime import Runtime
@@ -35,6 +35,8 @@ DISPATCH_ROUNDS = 20  # batches per dispatch run while the queue stays full
 DELAY_SCAN_EVERY = 600.0  # s
 SOURCES_EVERY = 60.0  # s
 HOUSEKEEPING_EVERY = 300.0  # s
+ALERTS_EVERY = 300.0  # s
+DIGESTS_EVERY = 600.0  # s
 SHORTEST_INTERVAL = 0.5  # s; compressed (demo) intervals stay at least this long
 
 
@@ -95,6 +97,14 @@ class Daemon:
             "delay_scan": (lambda: delays.scan(self.rt), self._every(DELAY_SCAN_EVERY)),
             "order_sources": (lambda: poll_sources(self.rt), self._every(SOURCES_EVERY)),
             "housekeeping": (self._housekeeping, self._every(HOUSEKEEPING_EVERY)),
+            "merchant_alerts": (
+                lambda: asyncio.to_thread(alerts.scan, self.rt),
+                self._every(ALERTS_EVERY),
+            ),
+            "merchant_digests": (
+                lambda: asyncio.to_thread(alerts.enqueue_digests, self.rt),
+                self._every(DIGESTS_EVERY),
+            ),
         }
         for name, (job, every) in jobs.items():
             self.scheduler.add_job(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -265,9 +266,12 @@ def _known_shipments(
 def _find_recipient(
     session: Session, merchant_id: int, column: Any, value: str
 ) -> Recipient | None:
+    not_the_shop = sa.or_(  # the shop's own CS row (merchant alerts) is never a shopper
+        col(Recipient.phone_kind).is_(None), col(Recipient.phone_kind) != "merchant_cs"
+    )
     stmt = (
         select(Recipient)
-        .where(Recipient.merchant_id == merchant_id, column == value)
+        .where(Recipient.merchant_id == merchant_id, column == value, not_the_shop)
         .order_by(col(Recipient.id))
     )
     return session.exec(stmt).first()

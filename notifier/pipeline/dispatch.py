@@ -22,7 +22,7 @@ import structlog
 from sqlmodel import col
 
 from carriers.base import Status
-from notifier import metrics
+from notifier import alerts, metrics
 from notifier.errors import PermanentSendError, SenderAuthError, TemplateError, TransientSendError
 from notifier.pipeline import compose
 from notifier.pipeline.detect import is_superseded, quiet_until
@@ -243,7 +243,7 @@ def _precheck(job: compose.Job, disabled: Sequence[str]) -> str | None:
         return f"trigger {n.trigger} is turned off"
     if job.order.status in CANCELLED and n.trigger not in AFTER_SALE:
         return f"order {job.order.status}"
-    if sh is not None and is_superseded(n.trigger, Status(sh.status)):
+    if sh is not None and is_superseded(n.trigger.removeprefix("alert_"), Status(sh.status)):
         return f"superseded by {sh.status}"
     if compose.address(job) is None:
         return f"no {n.channel} address"
@@ -258,9 +258,12 @@ async def _render_and_send(rt: Runtime, job: compose.Job, party: Party, sender: 
     ctx = compose.build_context(job, locale=locale, public_url=st.server.public_url, secret=secret)
     override = job.overrides.get(locale)
     try:
-        rendered = rt.templates.render(
-            n.trigger, n.channel, locale, ctx, timezone=str(party.tz), override=override
-        )
+        if alerts.is_alert(n.trigger):  # to the shop's own CS: the service's wording
+            rendered = alerts.render(job, locale, st.server.public_url)
+        else:
+            rendered = rt.templates.render(
+                n.trigger, n.channel, locale, ctx, timezone=str(party.tz), override=override
+            )
     except TemplateError as err:
         return Verdict(n.id, S.FAILED, error=f"template: {err}", outcome="permanent")
     message = compose.outgoing(job, compose.address(job) or "", rendered, ctx, rt.clock.now())

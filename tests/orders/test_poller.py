@@ -134,7 +134,7 @@ async def test_a_failing_source_never_stops_another_merchants(rt, merchant, tmp_
         merchant,
         sources=[
             {"id": "inbox", "dir": str(tmp_path / "missing")},  # the folder is gone
-            {"id": "shopify", "shop": "sekar"},  # not installed here
+            {"id": "bukalapak", "shop": "sekar"},  # not installed here
             {"id": "exploding"},
             "inbox",  # not an entry at all
         ],
@@ -148,7 +148,7 @@ async def test_a_failing_source_never_stops_another_merchants(rt, merchant, tmp_
     assert (stats["sources"], stats["failed"], stats["created"]) == (5, 4, 2)
     assert count(rt, Order, Order.merchant_id == mawar.id) == 2
     assert "cannot read the folder" in cursor_of(rt, merchant).last_error
-    assert "unknown order source 'shopify'" in cursor_of(rt, merchant, "shopify").last_error
+    assert "unknown order source 'bukalapak'" in cursor_of(rt, merchant, "bukalapak").last_error
     assert cursor_of(rt, merchant, "exploding").last_error == "RuntimeError: store answered 500"
     assert cursor_of(rt, merchant, "exploding").cursor is None
     assert "1 order(s) rejected" in cursor_of(rt, mawar).last_error
