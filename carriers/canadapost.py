@@ -23,7 +23,7 @@ from urllib.parse import quote
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
 from carriers.http import HttpAdapter, align
-from carriers.parsing import join_location, load_xml, parse_date, text
+from carriers.parsing import join_location, load_xml, parse_date, parse_time, text
 
 CARRIER = "canadapost"
 log = logging.getLogger(__name__)
@@ -41,29 +41,50 @@ def _codes(spec: str) -> list[str]:
     return out
 
 
-# Scan event identifiers grouped by meaning (karrio canadapost units.py, from Canada Post's
-# tracking event table); 20 "Signature image recorded" follows a delivery.
+# Scan event identifiers grouped by meaning: Canada Post's "Messages and Code Tables" tracking
+# scan events (event-identifier + English/French description, as transcribed in karrio's Canada
+# Post connector), completed by karrio's older groups for codes the table does not describe.
+# The description refines only a return ("Item being returned to sender", "retourné à l'exp.").
 _GROUPS: dict[Status, str] = {
-    S.IN_TRANSIT: "100-107 1400-1405 128-138 155 157 158 159-166 2412",  # accepted, processed,
-    S.OUT_FOR_DELIVERY: "174 500",  # ... missort, vehicle and weather delays
-    S.AVAILABLE_FOR_PICKUP: "118 156 1407 1410 1435-1438 1479 1488 1701 2410",
-    S.FAILED_ATTEMPT: (  # attempted: refused, not home, business closed, no access, ...
-        "150 154 167-169 179-190 1100 1415-1420 1450 1481-1483 1491-1493 2600 2802 3001 4650"
+    # 3000 electronic information submitted by shipper, 3002 return label created
+    S.INFO_RECEIVED: "3000 3002",
+    S.IN_TRANSIT: (
+        "100-107 113-116 128-138 155 157 158 159-166 170 171 172 175 198 400 405 410 "  # processed,
+        "621-629 700 701 800 804 815 900 910 1200 1203 1210-1216 1220-1225 1230-1234 "  # delays,
+        "1240-1245 1300-1303 1400-1404 1412 1414 1444 1480 1490 1703 1705 2101 2300 "  # customs,
+        "2412 2414 2500 2501 4000 4100 4202 4310 4311 4330 4400 4450 4500 4550 4600 "  # redirects
+        "4900 4950 5201 8901 152"
     ),
-    S.DELIVERED: "20 1408 1409 1421-1434 1441 1442 1496-1499",
-    # held (customs documents, duties), addressing error, address not found, damaged, lost
+    S.OUT_FOR_DELIVERY: "174 500",
+    # available for pick-up / notice card left / in an automated parcel locker / final notice
+    S.AVAILABLE_FOR_PICKUP: "118 156 1405 1407 1410 1435-1438 1479 1488 1701 2407 2410",
+    # business closed (second attempt), attempted and rescheduled, no access, locker refused
+    S.FAILED_ATTEMPT: "154 180 185-189 630 1411 1443 2411",
+    # signature/photo available, delivered to door, mailbox, locker, concierge, mailroom, partner
+    S.DELIVERED: "20 21 610-620 1406 1408 1409 1421-1434 1441 1442 1461-1476 1496-1499 2001",
+    # held (customs documents, duties), disposed of, damaged, lost, cannot be delivered, on hold
     S.EXCEPTION: (
-        "117 119-127 142-149 151-153 172 173 810 1411 1413 1414 1440 1443 1484-1487 1489 1490 "
-        "1494 2411 2414 4700"
+        "117 119-127 142-151 153 173 179 190 710 810 1413 1440 1450 1483-1487 1489 1493-1495 "
+        "4650 4700"
+    ),
+    # being returned to sender (refused, unclaimed, bad address, postage, customs), returned
+    S.RETURNED_TO_SENDER: (
+        "167-169 181-184 1100 1415-1420 1481 1482 1491 1492 2600 2601 2802 3001"
     ),
 }
 EVENT_CODES: dict[str, Status] = {c: st for st, spec in _GROUPS.items() for c in _codes(spec)}
 RETURN_TEXT = re.compile(r"(being|been|item|is) returned to (the )?sender|return(ing)? to sender"
-                         r"|retourn\w* à l'expéditeur", re.I)  # fmt: skip
+                         r"|(retourn|renvoy)\w*( \w+){0,3} à (l' ?)?exp", re.I)  # fmt: skip
+DAMAGE_TEXT = re.compile(r"\bdamaged?\b|\blost\b|endommag|\bperdu", re.I)
+ATTEMPT_TEXT = re.compile(r"attempted delivery|delivery attempt|tentative de livraison", re.I)
+FUTURE = re.compile(r"\bwill be\b|\bsera\b|\bif not\b", re.I)  # "will be returned if not collected"
 # pin-summary event-type (Get Tracking Summary)
 SUMMARY_TYPES = {"INDUCTION": S.IN_TRANSIT, "INFO": S.IN_TRANSIT, "OUT": S.OUT_FOR_DELIVERY,
                  "ATTEMPTED": S.FAILED_ATTEMPT, "DELIVERED": S.DELIVERED,
                  "RETURNED": S.RETURNED_TO_SENDER, "PICKUP": S.AVAILABLE_FOR_PICKUP}  # fmt: skip
+# A Canada Post server fault reported in a messages body: retry later, not a bad request.
+UNAVAILABLE_WORDS = ("internal server", "server error", "service unavailable", "temporarily",
+                     "try again later", "timed out", "timeout")  # fmt: skip
 # event-time-zone abbreviations used in Canada (standard and daylight).
 ZONES = {"NST": -210, "NDT": -150, "AST": -240, "ADT": -180, "EST": -300, "EDT": -240,
          "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
@@ -84,25 +105,41 @@ def _text(node: ET.Element, name: str) -> str | None:
 
 
 def _status(code: str | None, description: str | None) -> Status:
-    if description and RETURN_TEXT.search(description) and "will be" not in description.lower():
+    """The code's status; the event's own words settle a return either way.
+
+    "Item being returned to sender" is a return whatever the code. A code the table lists as a
+    return whose words only tell of a delivery attempt (older tables used 1415-1420 for
+    attempts; some feeds still do) is read by its words: a failed attempt.
+    """
+    words = description or ""
+    if RETURN_TEXT.search(words) and not FUTURE.search(words):
         return S.RETURNED_TO_SENDER
     key = (code or "").lstrip("0") or "0"
-    if code and key in EVENT_CODES:
-        return EVENT_CODES[key]
-    if code:
+    found = EVENT_CODES.get(key) if code else None
+    if code and found is None:
         log.warning("canadapost: unknown event-identifier %r (%r)", code, description)
-    return S.IN_TRANSIT
+    if found in (S.RETURNED_TO_SENDER, None) and ATTEMPT_TEXT.search(words):
+        return S.FAILED_ATTEMPT
+    if found in (S.IN_TRANSIT, None) and DAMAGE_TEXT.search(words):
+        return S.EXCEPTION  # a processing code whose words report damage or loss
+    return found or S.IN_TRANSIT
 
 
 def _time(day: str | None, clock: str | None, zone: str | None) -> datetime | None:
-    try:
-        moment = datetime.strptime(f"{day} {clock or '00:00:00'}", "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
-    except ValueError:
+    """event-date + event-time (HH:MM[:SS]) in event-time-zone (EST, PDT... or an offset)."""
+    if not day or not _DAY.match(day):
         return None
+    moment = parse_time(f"{day}T{clock}" if clock else day)
+    if moment is None or moment.tzinfo is not None:
+        return moment
     minutes = ZONES.get((zone or "").upper())
-    return (
-        moment if minutes is None else moment.replace(tzinfo=timezone(timedelta(minutes=minutes)))
-    )
+    if minutes is not None:
+        return moment.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+    offset = parse_time(f"{day}T00:00:00{zone}") if zone and zone[:1] in "+-" else None
+    return moment.replace(tzinfo=offset.tzinfo) if offset else moment
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _event(node: ET.Element) -> TrackingEvent:
@@ -152,11 +189,14 @@ def _detail(node: ET.Element) -> TrackingResult:
 def _summary(node: ET.Element) -> TrackingResult:
     kind = (_text(node, "event-type") or "").upper()
     status = S.DELIVERED if _text(node, "actual-delivery-date") else SUMMARY_TYPES.get(kind)
-    if status is None:
+    description = _text(node, "event-description")
+    if description and RETURN_TEXT.search(description) and not FUTURE.search(description):
+        status = S.RETURNED_TO_SENDER
+    if status is None and kind:
         log.warning("canadapost: unknown summary event-type %r", kind)
     stamp = _text(node, "event-date-time") or ""  # YYYYMMDD:HHMMSS
     events: tuple[TrackingEvent, ...] = ()
-    if description := _text(node, "event-description"):
+    if description:
         day = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
         clock = f"{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}"
         when = _time(day, clock, None)
@@ -189,6 +229,7 @@ def _error(node: ET.Element) -> ItemError:
         ErrorKind.NOT_FOUND if code == "004" or "no pin history" in low or "not found" in low
         else ErrorKind.AUTH if code[:2] in ("AA", "E0") or "authenticat" in low
         else ErrorKind.RATE_LIMITED if "slm monitor" in low or "throttl" in low
+        else ErrorKind.UNAVAILABLE if any(w in low for w in UNAVAILABLE_WORDS)
         else ErrorKind.INVALID_NUMBER if "invalid" in low and ("pin" in low or "number" in low)
         else ErrorKind.BAD_REQUEST
     )  # fmt: skip

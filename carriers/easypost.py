@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -50,7 +50,10 @@ STATUSES: dict[str, Status] = {
 }
 
 # status_detail -> the status it refines to; None keeps the status (the detail says where or
-# why, not a different stage of the journey).
+# why, not a different stage of the journey). A ``failure`` is EasyPost's word for a delivery
+# that did not happen: when the detail says the carrier tried (delivery_exception, refused at the
+# door), it is a failed attempt and the carrier will usually try again; damage, loss, holds and
+# carrier-side faults stay exceptions.
 STATUS_DETAILS: dict[str, Status | None] = {
     "address_correction": None,
     "arrived_at_destination": None,
@@ -60,7 +63,7 @@ STATUS_DETAILS: dict[str, Status | None] = {
     "cancelled": Status.EXCEPTION,
     "damaged": Status.EXCEPTION,
     "delayed": None,
-    "delivery_exception": None,
+    "delivery_exception": Status.FAILED_ATTEMPT,
     "departed_facility": None,
     "departed_origin_facility": None,
     "expired": Status.EXPIRED,
@@ -73,7 +76,7 @@ STATUS_DETAILS: dict[str, Status | None] = {
     "out_for_delivery": Status.OUT_FOR_DELIVERY,
     "received_at_destination_facility": None,
     "received_at_origin_facility": None,
-    "refused": None,
+    "refused": Status.FAILED_ATTEMPT,
     "return": Status.RETURNED_TO_SENDER,
     "status_update": None,
     "transferred_to_destination_carrier": None,
@@ -81,6 +84,12 @@ STATUS_DETAILS: dict[str, Status | None] = {
     "unknown": None,
     "weather_delay": None,
 }
+# Details newer than the published enum that also mean "the carrier tried to deliver":
+# recognized by their words, so address_not_found / recipient_not_available / no_access... land
+# on failed_attempt instead of the generic failure (a warning still flags them as undocumented).
+ATTEMPT_WORDS = ("attempt", "not_available", "unavailable", "not_home", "address_not_found",
+                 "no_access", "business_closed", "notice_left", "refus", "undeliverable_address",
+                 "incorrect_address", "bad_address", "redeliver", "reschedul")  # fmt: skip
 
 # error.code -> kind; codes not listed are classified by their words (see _error_kind).
 ERROR_KINDS: dict[str, ErrorKind] = {
@@ -92,7 +101,9 @@ ERROR_KINDS: dict[str, ErrorKind] = {
     "RATE_LIMITED": ErrorKind.RATE_LIMITED,
     "PARAMETER.REQUIRED": ErrorKind.BAD_REQUEST,
     "PARAMETER.INVALID": ErrorKind.BAD_REQUEST,
-    "INTERNAL_SERVER_ERROR": ErrorKind.RATE_LIMITED,  # no "unavailable" kind: retry later
+    "INTERNAL_SERVER_ERROR": ErrorKind.UNAVAILABLE,  # EasyPost's own fault: retry later
+    "SERVICE_UNAVAILABLE": ErrorKind.UNAVAILABLE,
+    "MODE.UNAUTHORIZED": ErrorKind.AUTH,  # a test key used on production data or vice versa
 }
 EXPECT = (200, 201, 400, 404, 422)
 
@@ -122,10 +133,13 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 def _status(status: str | None, detail: str | None, fallback: Status) -> Status:
     """The status, refined by status_detail; a final status only yields to a return."""
+    status, detail = (status or "").lower() or None, (detail or "").lower() or None
     base = STATUSES.get(status or "")
     if (status and base is None) or (detail and detail not in STATUS_DETAILS):
         log.warning("easypost: unknown status %r/%r", status, detail)
     refined = STATUS_DETAILS.get(detail or "")
+    if detail and detail not in STATUS_DETAILS and any(w in detail for w in ATTEMPT_WORDS):
+        refined = Status.FAILED_ATTEMPT
     final = base in (Status.DELIVERED, Status.RETURNED_TO_SENDER)
     if refined is None or (final and refined is not Status.RETURNED_TO_SENDER):
         return base or fallback
@@ -165,21 +179,33 @@ def _tracker(t: dict[str, Any]) -> TrackingResult:
         tracking_number=number,
         status=_status(status, detail, Status.IN_TRANSIT if events else Status.PENDING),
         events=events,
-        estimated_delivery=parse_date(t.get("est_delivery_date")),
+        estimated_delivery=_eta(t),
         courier=courier,
         raw_status=detail or status,
         raw=t,
     )
 
 
-def _error_kind(code: str) -> ErrorKind:
+def _eta(t: dict[str, Any]) -> date | None:
+    """est_delivery_date, else the carrier's own local estimate (carrier_detail)."""
+    local = _dict(t.get("carrier_detail")).get("est_delivery_date_local")
+    return parse_date(t.get("est_delivery_date")) or parse_date(local)
+
+
+def _error_kind(code: str, message: str = "") -> ErrorKind:
     if code in ERROR_KINDS:
         return ERROR_KINDS[code]
-    words = code.upper()
+    words = f"{code} {message}".upper()
     for marker, kind in (
         ("APIKEY", ErrorKind.AUTH),
+        ("API KEY", ErrorKind.AUTH),
         ("UNAUTHORIZED", ErrorKind.AUTH),
+        ("FORBIDDEN", ErrorKind.AUTH),
         ("RATE_LIMIT", ErrorKind.RATE_LIMITED),
+        ("TOO MANY", ErrorKind.RATE_LIMITED),
+        ("SERVER", ErrorKind.UNAVAILABLE),
+        ("UNAVAILABLE", ErrorKind.UNAVAILABLE),
+        ("TIMEOUT", ErrorKind.UNAVAILABLE),
         ("NOT_FOUND", ErrorKind.NOT_FOUND),
         ("TRACKING_CODE", ErrorKind.INVALID_NUMBER),
     ):
@@ -206,7 +232,8 @@ def parse(body: bytes | str, numbers: Sequence[str] = ()) -> list[TrackingResult
     if isinstance(doc.get("error"), dict):
         envelope = doc["error"]
         code = text(envelope.get("code")) or "ERROR"
-        error = ItemError(_error_kind(code), text(envelope.get("message")) or code, code=code)
+        message = text(envelope.get("message")) or code
+        error = ItemError(_error_kind(code, message), message, code=code)
         return [TrackingResult(CARRIER, n, None, error=error, raw=doc) for n in numbers or [""]]
     raise CarrierResponseError("not a Tracker, tracker list, Event or error", carrier=CARRIER)
 

@@ -54,8 +54,49 @@ def detail(*occurrences: str, extra: str = "") -> str:
         ("0500", "Out for delivery", Status.OUT_FOR_DELIVERY),
         ("1496", "Item successfully delivered", Status.DELIVERED),
         ("1421", "Delivered to your community mailbox", Status.DELIVERED),
-        ("0167", "Attempted delivery, customer not home", Status.FAILED_ATTEMPT),
-        ("1415", "Item refused by recipient", Status.FAILED_ATTEMPT),
+        # 0167 and 1415 are returns in Canada Post's code table (insufficient postage; incomplete
+        # address), whatever the text says; a missed delivery is 1411/1443/2411.
+        ("0167", "International item being returned to sender. Insufficient postage.",
+         Status.RETURNED_TO_SENDER),
+        ("1415", "Item refused by recipient", Status.RETURNED_TO_SENDER),
+        ("1411", "Business closed for the day. Item on hold for second delivery attempt.",
+         Status.FAILED_ATTEMPT),
+        ("1443", "Attempted delivery. Item rescheduled for delivery next business day.",
+         Status.FAILED_ATTEMPT),
+        ("2411", "Business temporarily closed; item on hold", Status.FAILED_ATTEMPT),
+        ("3000", "Electronic information submitted by shipper", Status.INFO_RECEIVED),
+        ("3002", "Return label created", Status.INFO_RECEIVED),
+        ("1300", "Item accepted", Status.IN_TRANSIT),
+        ("1301", "Item accepted at the Post Office.", Status.IN_TRANSIT),
+        ("2300", "Item picked up by Canada Post", Status.IN_TRANSIT),
+        ("4202", "International item has left the origin country and is en route to Canada",
+         Status.IN_TRANSIT),
+        ("0161", "Delivery may be delayed due to labour disruption", Status.IN_TRANSIT),
+        ("1414", "Item rescheduled for delivery next business day.", Status.IN_TRANSIT),
+        ("1490", "Item redirected to recipient's new address", Status.IN_TRANSIT),
+        ("1405", "Delivered to automated parcel locker", Status.AVAILABLE_FOR_PICKUP),
+        ("2407", "Item available for pick-up", Status.AVAILABLE_FOR_PICKUP),
+        ("0156", "Final Notice; Item will be returned to sender if not collected within 10 days",
+         Status.AVAILABLE_FOR_PICKUP),
+        ("1406", "Item picked up from automated parcel locker", Status.DELIVERED),
+        ("1463", "Delivered to mailroom", Status.DELIVERED),
+        ("0611", "Item is at recipient's front door", Status.DELIVERED),
+        ("2001", "Photo available", Status.DELIVERED),
+        ("0150", "Hold period expired; Item has been disposed of", Status.EXCEPTION),
+        ("0810", "Item held by Customs", Status.EXCEPTION),
+        ("1450", "Item on hold at a secure facility; contact Customer Service", Status.EXCEPTION),
+        ("4700", "Item on hold", Status.EXCEPTION),
+        ("1100", "Refused by Customs. Unacceptable sender info. Item being returned to sender",
+         Status.RETURNED_TO_SENDER),
+        ("2802", "International item was undeliverable. Item being returned to sender.",
+         Status.RETURNED_TO_SENDER),
+        ("3001", "Item being returned to sender", Status.RETURNED_TO_SENDER),
+        ("1496", "L'article a été renvoyé avec succès à l'expéditeur.",
+         Status.RETURNED_TO_SENDER),
+        ("1479", "Tentative de renvoyer article à expéditeur. Carte laissée indiquant où ramasser",
+         Status.RETURNED_TO_SENDER),
+        ("1479", "Notice card left indicating where and when to pick up item",
+         Status.AVAILABLE_FOR_PICKUP),
         ("0154", "Delivery attempted, no access", Status.FAILED_ATTEMPT),
         ("1701", "Item available for pickup at Post Office", Status.AVAILABLE_FOR_PICKUP),
         ("0118", "Notice card left, item at Post Office", Status.AVAILABLE_FOR_PICKUP),
@@ -129,6 +170,73 @@ def test_summary_and_error_envelopes() -> None:
         body = f"<messages><message>{inner}</message></messages>"
         (err,) = parse(body, ["123"])
         assert err.tracking_number == "123" and err.error is not None and err.error.kind is kind
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "want"),
+    [
+        # a code the table calls a return, whose words only tell of an attempt (older feeds)
+        ("1415", "Attempted delivery; recipient not at home. Notice card left",
+         Status.FAILED_ATTEMPT),
+        ("1415", "Item being returned to Sender. Incomplete address.", Status.RETURNED_TO_SENDER),
+        ("0152", "Item damaged during processing; claim in progress", Status.EXCEPTION),
+        ("0152", "COD Payment is being issued", Status.IN_TRANSIT),
+        ("7777", "Tentative de livraison; avis laissé", Status.FAILED_ATTEMPT),
+    ],
+)  # fmt: skip
+def test_words_settle_returns_attempts_and_damage(
+    code: str, description: str, want: Status
+) -> None:
+    (result,) = parse(detail(occurrence(code, description)))
+    assert result.events[0].status is want
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "kind"),
+    [
+        ("Server", "Internal Server Error", ErrorKind.UNAVAILABLE),
+        ("Server", "Service temporarily unavailable, try again later", ErrorKind.UNAVAILABLE),
+        ("AA002", "The username and password of the request do not match", ErrorKind.AUTH),
+        ("E002", "AAA Authentication Failure", ErrorKind.AUTH),
+    ],
+)
+def test_whole_response_errors(code: str, message: str, kind: ErrorKind) -> None:
+    body = f"<messages><message><code>{code}</code><description>{message}</description>"
+    results = parse(body + "</message></messages>", ["A1", "A2"])
+    assert [r.tracking_number for r in results] == ["A1", "A2"]
+    assert all(r.error is not None and r.error.kind is kind for r in results)
+
+
+@pytest.mark.parametrize(
+    ("clock", "zone", "expected"),
+    [
+        ("10:20:30", "EST", "2024-03-01T10:20:30-05:00"),
+        ("10:20", "PDT", "2024-03-01T10:20:00-07:00"),
+        ("10:20:30", "-04:00", "2024-03-01T10:20:30-04:00"),
+        ("10:20:30", "ISRAEL", "2024-03-01T10:20:30"),  # a zone we cannot place stays naive
+        ("10:20:30", "", "2024-03-01T10:20:30"),
+        ("", "EST", "2024-03-01T00:00:00-05:00"),
+        ("25:99", "EST", None),
+    ],
+)
+def test_event_time_variants(clock: str, zone: str, expected: str | None) -> None:
+    xml = occurrence("0100", "Item processed", zone=zone).replace("10:20:30", clock)
+    (result,) = parse(detail(xml))
+    got = result.events[0].time
+    assert (got.isoformat() if got else None) == expected
+
+
+def test_summary_return_wording_and_unknown_type() -> None:
+    summary = (
+        f'<tracking-summary xmlns="{NS}"><pin-summary><pin>9</pin><event-type>NEW</event-type>'
+        "<event-date-time>20240301:101500</event-date-time>"
+        "<event-description>Item being returned to sender</event-description>"
+        "</pin-summary></tracking-summary>"
+    )
+    (result,) = parse(summary)
+    assert result.status is Status.RETURNED_TO_SENDER
+    (unknown,) = parse(summary.replace("Item being returned to sender", "Something"))
+    assert unknown.status is Status.IN_TRANSIT and unknown.raw_status == "NEW"
 
 
 @pytest.mark.parametrize(

@@ -66,8 +66,25 @@ def tracker(status: str, detail: str | None = None, **extra: Any) -> dict[str, A
         ("available_for_pickup", "arrived_at_pickup_location", Status.AVAILABLE_FOR_PICKUP),
         ("return_to_sender", "return", Status.RETURNED_TO_SENDER),
         ("return_to_sender", None, Status.RETURNED_TO_SENDER),
-        ("failure", "delivery_exception", Status.EXCEPTION),
+        # failure: an attempted delivery (delivery_exception, refused at the door) is a failed
+        # attempt; damage, loss, holds and the generic failure stay exceptions
+        ("failure", "delivery_exception", Status.FAILED_ATTEMPT),
+        ("failure", "refused", Status.FAILED_ATTEMPT),
+        ("in_transit", "delivery_exception", Status.FAILED_ATTEMPT),
+        ("failure", "address_not_found", Status.FAILED_ATTEMPT),  # newer than the enum
+        ("failure", "recipient_not_available", Status.FAILED_ATTEMPT),
+        ("failure", "delivery_attempted", Status.FAILED_ATTEMPT),
         ("failure", "lost", Status.EXCEPTION),
+        ("failure", "damaged", Status.EXCEPTION),
+        ("failure", "held", Status.EXCEPTION),
+        ("failure", "failure", Status.EXCEPTION),
+        ("failure", "transit_exception", Status.EXCEPTION),
+        ("failure", None, Status.EXCEPTION),
+        ("failure", "return", Status.RETURNED_TO_SENDER),
+        ("delivered", "delivery_exception", Status.DELIVERED),
+        ("pre_transit", "label_created", Status.INFO_RECEIVED),
+        ("unknown", None, Status.PENDING),
+        ("IN_TRANSIT", "ARRIVED_AT_FACILITY", Status.IN_TRANSIT),  # case does not matter
         ("cancelled", "cancelled", Status.EXCEPTION),
         ("in_transit", "expired", Status.EXPIRED),
     ],
@@ -78,6 +95,34 @@ def test_status_and_detail(status: str, detail: str | None, expected: Status) ->
     assert result.last_event is not None and result.last_event.status is expected
     assert result.courier == "usps"
     assert result.raw_status == (detail or status)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "kind"),
+    [
+        ("APIKEY.REQUIRED", "We couldn't find a valid API key", ErrorKind.AUTH),
+        ("APIKEY.INACTIVE", "This api key is no longer active", ErrorKind.AUTH),
+        ("MODE.UNAUTHORIZED", "This test key cannot be used in production", ErrorKind.AUTH),
+        ("ERROR", "Invalid API key", ErrorKind.AUTH),
+        ("INTERNAL_SERVER_ERROR", "We're sorry, something went wrong", ErrorKind.UNAVAILABLE),
+        ("SERVICE_UNAVAILABLE", "Try again later", ErrorKind.UNAVAILABLE),
+        ("RATE_LIMITED", "Too many requests", ErrorKind.RATE_LIMITED),
+        ("NOT_FOUND", "The requested resource could not be found.", ErrorKind.NOT_FOUND),
+        ("PARAMETER.REQUIRED", "Missing required parameter", ErrorKind.BAD_REQUEST),
+    ],
+)
+def test_whole_response_errors(code: str, message: str, kind: ErrorKind) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "errors": []}})
+    results = parse(body, ["EZ1", "EZ2"])
+    assert [r.tracking_number for r in results] == ["EZ1", "EZ2"]
+    assert all(r.error is not None and r.error.kind is kind for r in results)
+
+
+def test_eta_falls_back_to_the_carriers_local_estimate() -> None:
+    t = tracker("in_transit", None, est_delivery_date=None)
+    t["carrier_detail"] = {"est_delivery_date_local": "2024-06-05", "est_delivery_time_local": None}
+    (result,) = parse(json.dumps(t))
+    assert result.estimated_delivery == date(2024, 6, 5)
 
 
 def test_error_tracker_is_an_invalid_number_without_events() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from carriers import indonesia as idn
 from carriers.base import ErrorKind, Status, TrackingEvent
+from carriers.parsing import parse_date, parse_time
 
 S = Status
 
@@ -867,3 +868,64 @@ def test_jnt_named_receipt_before_more_scans_is_an_acceptance() -> None:
         "Paket akan dikirim ke alamat penerima",
     )
     assert [e.status for e in events] == [OFD, IT, OFD]
+
+
+# --------------------------------------------------------------------------- shared time reading
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-05-17T12:20:00+0700", "2024-05-17T12:20:00+07:00"),
+        ("2024-05-17T12:20:00+07", "2024-05-17T12:20:00+07:00"),
+        ("2024-05-17T05:20:00Z", "2024-05-17T05:20:00+00:00"),
+        ("2024-05-17T05:20:00z", "2024-05-17T05:20:00+00:00"),
+        ("2024-05-17T05:20:00.123Z", "2024-05-17T05:20:00.123000+00:00"),
+        ("2024-05-17T05:20:00.123456789+07:00", "2024-05-17T05:20:00.123456+07:00"),
+        ("2024-05-17 05:20:00 GMT", "2024-05-17T05:20:00+00:00"),
+        ("2024-05-17 05:20:00 UTC", "2024-05-17T05:20:00+00:00"),
+        ("2021-03-08 18:43", "2021-03-08T18:43:00"),
+        ("2021-03-08T18:43", "2021-03-08T18:43:00"),
+        ("08-03-2021 18:43", "2021-03-08T18:43:00"),
+        ("20240517T122000", "2024-05-17T12:20:00"),
+        (1715923200, "2024-05-17T05:20:00+00:00"),  # epoch seconds
+        (1715923200123, "2024-05-17T05:20:00.123000+00:00"),  # epoch milliseconds
+        ("1715923200", "2024-05-17T05:20:00+00:00"),
+        (1715923200.5, "2024-05-17T05:20:00.500000+00:00"),
+        (42, None),  # a number that is no time
+        (True, None),
+        (float("nan"), None),
+        ("", None),
+        ("kemarin", None),
+        ({"date": "2024-05-17"}, None),
+    ],
+)
+def test_parse_time_variants(raw: Any, expected: str | None) -> None:
+    got = parse_time(raw)
+    assert (got.isoformat() if got else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-05-17", "2024-05-17"),
+        ("2024-05-17T23:59:59-05:00", "2024-05-17"),  # the date written, never shifted
+        ("20240517", "2024-05-17"),
+        (20240517, "2024-05-17"),
+        ("17 Mei 2024", None),  # Indonesian month names: indonesia.local_time's job
+        ("", None),
+        (None, None),
+        ("2024-02-30", None),
+    ],
+)
+def test_parse_date_variants(raw: Any, expected: str | None) -> None:
+    got = parse_date(raw)
+    assert (got.isoformat() if got else None) == expected
+
+
+def test_local_time_indonesian_month_and_zone() -> None:
+    assert idn.local_time("17 Mei 2024 12:20") == datetime(2024, 5, 17, 12, 20)
+    assert idn.local_time("17 Agustus 2024 08:05 WITA") == datetime(
+        2024, 8, 17, 8, 5, tzinfo=timezone(timedelta(hours=8))
+    )
+    assert idn.local_time(1715923200) == datetime(2024, 5, 17, 5, 20, tzinfo=UTC)

@@ -75,18 +75,15 @@ def expected(carrier: str, code: str, native: Status, before: Status | None) -> 
 
     * RETURNING: every carrier's "returning to sender" code is read as returned_to_sender
       (the native table says exception: the shopper will not get it);
-    * EXPIRED: carriers without an expiry state keep the last status;
-    * Canada Post 3000 "Electronic information submitted by shipper" is not in the parser's
-      table and reads as in_transit; EasyPost has no failed-attempt status (``failure``).
+    * EXPIRED: carriers without an expiry state keep the last status.
+
+    (Canada Post 3000 "Electronic information submitted by shipper" now reads as info_received
+    and EasyPost ``failure``/``delivery_exception`` as failed_attempt, as documented.)
     """
     if code == "RETURNING":
         return S.RETURNED_TO_SENDER
     if code == "EXPIRED" and carrier in NO_EXPIRY and before is not None:
         return before
-    if carrier == "canadapost" and code == "MANIFESTED":
-        return S.IN_TRANSIT
-    if carrier == "easypost" and code == "DELIVERY_FAILED":
-        return S.EXCEPTION
     return native
 
 
