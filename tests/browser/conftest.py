@@ -14,9 +14,12 @@ Fixtures (all marked tests should carry ``@pytest.mark.browser``):
     a coroutine to completion (e.g. ``live.run(poll.sweep(live.rt))``): Playwright's sync API
     keeps an event loop running in the test's thread, so ``asyncio.run`` cannot be used there.
 
-``browser`` -> ``playwright.sync_api.Browser`` (session scope)
+``browser`` -> ``playwright.sync_api.Browser`` (function scope)
     Chromium from ``/usr/bin/chromium`` (``--headless --no-sandbox --disable-gpu
     --disable-background-networking``); never a downloaded browser (no ``playwright install``).
+    Started and stopped with each test (about a second): while Playwright's sync API is alive
+    it marks an event loop as running in the thread, which would break every asyncio test
+    that runs after it in the same worker.
 
 ``phone`` -> ``playwright.sync_api.Page`` (function scope)
     A fresh context at a phone viewport (390x844, touch, device scale 2), Indonesian locale
@@ -155,9 +158,9 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[playwright_api.Browser]:
-    """Debian's Chromium, headless."""
+    """Debian's Chromium, headless, for one test (see the module docstring)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     with playwright_api.sync_playwright() as pw:
