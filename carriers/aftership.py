@@ -76,9 +76,8 @@ SUBTAGS: dict[str, Status] = {
     **_codes("Expired", [1], Status.EXPIRED),
 }
 
-# meta.code -> error kind (meta_code.ts). 5xx has no "unavailable" kind in ErrorKind, so it is
-# reported as rate_limited, the kind that means "retry later" (the adapter never sees it: the
-# HTTP layer raises CarrierUnavailable for 5xx first).
+# meta.code -> error kind (meta_code.ts). A 5xx meta code is AfterShip's own fault: unavailable
+# (retry later; an adapter call never sees it, the HTTP layer raises CarrierUnavailable first).
 META_KINDS: dict[int, ErrorKind] = {
     400: ErrorKind.BAD_REQUEST,
     401: ErrorKind.AUTH,
@@ -211,9 +210,7 @@ def _meta_error(doc: dict[str, Any]) -> ItemError | None:
     if code is None:
         kind = ErrorKind.BAD_REQUEST
     else:
-        kind = META_KINDS.get(
-            code, ErrorKind.RATE_LIMITED if code >= 500 else ErrorKind.BAD_REQUEST
-        )
+        kind = META_KINDS.get(code, ErrorKind.UNAVAILABLE if code >= 500 else ErrorKind.BAD_REQUEST)
     http = code if code is not None and 100 <= code < 600 else None
     message = text(meta.get("message")) or text(meta.get("type")) or "AfterShip error"
     return ItemError(kind, message, code=text(raw_code), http_status=http)

@@ -132,8 +132,10 @@ def _problem(body: dict[str, Any]) -> ItemError:
     words = f"{text(body.get('title')) or ''} {text(body.get('detail')) or ''}".lower()
     kind = (
         ErrorKind.NOT_FOUND if http == 404 or "no result" in words or "not found" in words
-        else ErrorKind.AUTH if http in (401, 403) or "unauthorized" in words
-        else ErrorKind.RATE_LIMITED if http == 429 or "too many" in words
+        else ErrorKind.AUTH if http in (401, 403) or "unauthorized" in words or "api key" in words
+        else ErrorKind.RATE_LIMITED if http == 429 or "too many" in words or "limit" in words
+        else ErrorKind.UNAVAILABLE if (http or 0) >= 500 or "unavailable" in words
+        or "internal server" in words
         else ErrorKind.BAD_REQUEST
     )  # fmt: skip
     message = text(body.get("detail")) or text(body.get("title")) or "DHL reported an error"

@@ -128,10 +128,12 @@ def _error_kind(code: str, default: ErrorKind) -> ErrorKind:
     upper = code.upper()
     if "NOTFOUND" in upper or "NOT.FOUND" in upper:
         return ErrorKind.NOT_FOUND
-    if "AUTHORIZ" in upper or "FORBIDDEN" in upper or "UNAUTHORIZED" in upper:
-        return ErrorKind.AUTH
+    if any(w in upper for w in ("AUTHORIZ", "FORBIDDEN", "REAUTHENTICATE", "CREDENTIAL")):
+        return ErrorKind.AUTH  # NOT.AUTHORIZED.ERROR, FORBIDDEN.ERROR, LOGIN.REAUTHENTICATE...
     if "TOO.MANY" in upper or "QUOTA" in upper or "RATE.LIMIT" in upper:
         return ErrorKind.RATE_LIMITED
+    if any(w in upper for w in ("INTERNAL.SERVER", "UNAVAILABLE", "UNEXPECTED", "TIMEOUT")):
+        return ErrorKind.UNAVAILABLE  # INTERNAL.SERVER.ERROR, SERVICE.UNAVAILABLE.ERROR...
     if "TRACKINGNUMBER.INVALID" in upper or "INVALID.TRACKING" in upper:
         return ErrorKind.INVALID_NUMBER
     return default

@@ -290,6 +290,11 @@ _RATE = re.compile(
     r"rate ?limit|too many|limit (?:exceeded|habis|tercapai)|exceeded|quota|kuota|throttl"
     r"|melebihi batas|batas (?:request|permintaan)"
 )
+_UNAVAILABLE = re.compile(  # the aggregator's or the courier's own server fault: retry later
+    r"internal server|server error|service unavailable|bad gateway|gateway time|timed? ?out"
+    r"|sedang (?:gangguan|maintenance|dalam perbaikan)|gangguan (?:server|sistem|pada)"
+    r"|under maintenance|temporarily unavailable|coba (?:lagi )?(?:beberapa saat|nanti)"
+)
 _BAD_COURIER = re.compile(
     r"(?:courier|kurir|ekspedisi)\b.{0,30}\b(?:invalid|not (?:found|supported|available|valid)"
     r"|tidak (?:ditemukan|didukung|tersedia|valid|dikenal)|unsupported)"
@@ -315,6 +320,8 @@ def error_kind(http_status: int | None, message: str | None) -> ErrorKind:
         return ErrorKind.AUTH
     if http_status == 429 or _RATE.search(words):
         return ErrorKind.RATE_LIMITED
+    if (http_status or 0) >= 500 or _UNAVAILABLE.search(words):
+        return ErrorKind.UNAVAILABLE
     if _BAD_COURIER.search(words):
         return ErrorKind.BAD_REQUEST
     if _NOT_FOUND.search(words):

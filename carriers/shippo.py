@@ -91,6 +91,10 @@ TRANSIT_WORDS = (
 DETAIL_WORDS = (
     (("token", "credential", "authenticat", "permission"), ErrorKind.AUTH),
     (("throttl", "rate limit", "too many"), ErrorKind.RATE_LIMITED),
+    (
+        ("server error", "internal error", "unavailable", "try again later", "timed out"),
+        ErrorKind.UNAVAILABLE,
+    ),
     (("not found",), ErrorKind.NOT_FOUND),
 )
 FINAL = (Status.DELIVERED, Status.RETURNED_TO_SENDER)

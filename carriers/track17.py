@@ -89,12 +89,11 @@ STAGES: dict[str, Status] = {
 
 NOT_REGISTERED = -18019902
 ALREADY_REGISTERED = -18019901
-# Error code -> kind. ErrorKind has no "unavailable": -18010003 (internal error, retry later) is
-# reported as rate_limited, the retry-later kind.
+# Error code -> kind (-18010003, 17TRACK's internal error, is unavailable: retry later).
 ERRORS: dict[int, ErrorKind] = {
     -18010001: ErrorKind.AUTH,  # IP not in the whitelist
     -18010002: ErrorKind.AUTH,  # invalid security key
-    -18010003: ErrorKind.RATE_LIMITED,  # internal service error, try again later
+    -18010003: ErrorKind.UNAVAILABLE,  # internal service error, try again later
     -18010004: ErrorKind.AUTH,  # account disabled
     -18010005: ErrorKind.AUTH,  # unauthorized access
     -18010010: ErrorKind.BAD_REQUEST,  # data {0} required

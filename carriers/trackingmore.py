@@ -77,8 +77,8 @@ SUBSTATUSES: dict[str, Status] = {
     "expired001": Status.EXPIRED,
 }
 
-# meta.code -> kind (SDK README). Server errors 511-513 have no "unavailable" kind: reported as
-# rate_limited, the retry-later kind (the HTTP layer raises CarrierUnavailable for 5xx first).
+# meta.code -> kind (SDK README; 4001 invalid key from the legacy table). Server errors 500-513
+# are TrackingMore's own faults: unavailable (the HTTP layer raises for a 5xx status first).
 META_KINDS: dict[int, ErrorKind] = {
     400: ErrorKind.BAD_REQUEST,
     401: ErrorKind.AUTH,
@@ -99,7 +99,8 @@ META_KINDS: dict[int, ErrorKind] = {
     4160: ErrorKind.BAD_REQUEST,  # awb_number invalid
     4161: ErrorKind.BAD_REQUEST,  # airline not supported
     4190: ErrorKind.RATE_LIMITED,  # quota used up
-    **{code: ErrorKind.RATE_LIMITED for code in (511, 512, 513)},
+    4001: ErrorKind.AUTH,  # legacy: invalid API key
+    **{code: ErrorKind.UNAVAILABLE for code in (500, 502, 503, 504, 511, 512, 513)},
 }
 OK_CODES = frozenset({200, 201})
 EXPECT = (200, 201, 400, 404)

@@ -76,8 +76,15 @@ _GROUPS: dict[Status, str] = {
     S.RETURNED_TO_SENDER: "33 34 35 36 67 81 118 119",  # requested, returning, returned
 }
 STATUS_CODES: dict[str, Status] = {c: st for st, codes in _GROUPS.items() for c in codes.split()}
-# response.errors codes: TV1002 invalid inquiry number, 2500xx authorization, TW0001 not found.
-ERROR_KINDS = {"TV1002": ErrorKind.INVALID_NUMBER, "TW0001": ErrorKind.NOT_FOUND}
+# response.errors codes: TV1002 invalid inquiry number, 2500xx authorization (invalid access
+# license, invalid authentication information), TW0001 not found; the OAuth endpoint answers
+# 10401 "ClientId is Invalid" and friends in the same envelope.
+ERROR_KINDS = {"TV1002": ErrorKind.INVALID_NUMBER, "TW0001": ErrorKind.NOT_FOUND,
+               "10401": ErrorKind.AUTH, "10429": ErrorKind.RATE_LIMITED}  # fmt: skip
+AUTH_WORDS = ("authori", "authenticat", "access license", "clientid", "client id", "token",
+              "credential")  # fmt: skip
+UNAVAILABLE_WORDS = ("internal server", "server error", "system error", "unavailable",
+                     "temporarily", "try again later", "timed out")  # fmt: skip
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -181,8 +188,9 @@ def _error(items: list[Any], default: ErrorKind) -> ItemError:
     if kind is None:
         lowered = message.lower()
         kind = (
-            ErrorKind.AUTH if code.startswith("2500") or "authori" in lowered
+            ErrorKind.AUTH if code.startswith("2500") or any(w in lowered for w in AUTH_WORDS)
             else ErrorKind.RATE_LIMITED if "too many" in lowered or "rate limit" in lowered
+            else ErrorKind.UNAVAILABLE if any(w in lowered for w in UNAVAILABLE_WORDS)
             else ErrorKind.NOT_FOUND if "not found" in lowered
             else ErrorKind.INVALID_NUMBER if "inquiry number" in lowered
             else default

@@ -190,11 +190,19 @@ def _error(body: dict[str, Any]) -> ItemError:
     )
 
 
+AUTH_WORDS = ("unauthori", "invalid_client", "invalid_token", "invalid token", "access token",
+              "credential", "forbidden")  # fmt: skip
+UNAVAILABLE_WORDS = ("internal server", "server error", "service unavailable", "temporarily",
+                     "try again later", "timed out", "gateway")  # fmt: skip
+
+
 def _error_kind(status: int | None, words: str) -> ErrorKind:
-    if status in (401, 403) or "unauthori" in words or "invalid_client" in words:
+    if status in (401, 403) or any(w in words for w in AUTH_WORDS):
         return ErrorKind.AUTH
     if status == 429 or "too many" in words or "quota" in words:
         return ErrorKind.RATE_LIMITED
+    if (status or 0) >= 500 or any(w in words for w in UNAVAILABLE_WORDS):
+        return ErrorKind.UNAVAILABLE
     if status == 404 or "not found" in words or "could not locate" in words:
         return ErrorKind.NOT_FOUND
     if "tracking number" in words and ("invalid" in words or "format" in words):

@@ -343,3 +343,59 @@ async def test_not_found_envelope_carries_http_status() -> None:
     (result,) = await adapter(handler, register=False).fetch(["A1"])
     assert result.error and result.error.kind is ErrorKind.NOT_FOUND
     assert result.error.http_status == 404
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {
+                "meta": {"code": 401, "message": "Invalid API key.", "type": "Unauthorized"},
+                "data": {},
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "meta": {
+                    "code": 403,
+                    "message": "The API key does not have access.",
+                    "type": "Forbidden",
+                },
+                "data": {},
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "meta": {
+                    "code": 500,
+                    "message": "Something went wrong on AfterShip's end.",
+                    "type": "InternalError",
+                },
+                "data": {},
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {
+                "meta": {
+                    "code": 503,
+                    "message": "Service Unavailable",
+                    "type": "ServiceUnavailable",
+                },
+                "data": {},
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -256,3 +256,26 @@ def test_adapter_contract() -> None:
     assert Adapter.id == "binderbyte" and Adapter.batch_size == 1
     assert Adapter.parse is parse
     assert Adapter.api_base == "https://api.binderbyte.com"
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"status": 400, "message": "Invalid API Key"}, ErrorKind.AUTH),
+        ({"status": 401, "message": "Unauthorized"}, ErrorKind.AUTH),
+        ({"status": 500, "message": "Internal Server Error"}, ErrorKind.UNAVAILABLE),
+        (
+            {"status": 400, "message": "Server kurir sedang gangguan, coba beberapa saat lagi"},
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -279,3 +279,31 @@ async def test_401_raises_auth_error() -> None:
 def test_adapter_contract() -> None:
     assert Adapter.id == "biteship" and Adapter.batch_size == 1
     assert Adapter.parse is parse and Adapter.api_base == "https://api.biteship.com"
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {
+                "success": False,
+                "error": "Authorization failed, please check your API key",
+                "code": 40101001,
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {"success": False, "error": "Internal server error", "code": 50000001},
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

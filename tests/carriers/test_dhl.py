@@ -224,3 +224,32 @@ async def test_unknown_service_is_not_forwarded() -> None:
     api = Api()
     await make(api).fetch(["1"], courier="dhl")
     assert "service" not in api.requests[0].url.params
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {"status": 401, "title": "Unauthorized", "detail": "Unauthorized for given resource."},
+            ErrorKind.AUTH,
+        ),
+        ({"status": 403, "title": "Forbidden", "detail": "Invalid API key"}, ErrorKind.AUTH),
+        (
+            {"status": 500, "title": "Internal Server Error", "detail": "Something went wrong"},
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {"status": 503, "title": "Service Unavailable", "detail": "Please try again later"},
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -302,3 +302,79 @@ async def test_courier_is_sent_only_when_it_is_a_fedex_operating_company() -> No
     tracks = [json.loads(r.content) for r in api.requests if r.url.path.startswith("/track")]
     assert tracks[0]["trackingInfo"][0]["trackingNumberInfo"]["carrierCode"] == "FDXG"
     assert "carrierCode" not in tracks[1]["trackingInfo"][0]["trackingNumberInfo"]
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {
+                "transactionId": "t",
+                "errors": [
+                    {
+                        "code": "NOT.AUTHORIZED.ERROR",
+                        "message": "Access token expired. Please modify your request.",
+                    }
+                ],
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "transactionId": "t",
+                "errors": [
+                    {
+                        "code": "FORBIDDEN.ERROR",
+                        "message": "We could not authorize your credentials.",
+                    }
+                ],
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "transactionId": "t",
+                "errors": [
+                    {
+                        "code": "INTERNAL.SERVER.ERROR",
+                        "message": "We encountered an unexpected error.",
+                    }
+                ],
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {
+                "transactionId": "t",
+                "errors": [
+                    {
+                        "code": "SERVICE.UNAVAILABLE.ERROR",
+                        "message": "The service is currently unavailable.",
+                    }
+                ],
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {
+                "transactionId": "t",
+                "errors": [
+                    {
+                        "code": "SYSTEM.UNEXPECTED.ERROR",
+                        "message": "The system has experienced an unexpected problem.",
+                    }
+                ],
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -304,3 +304,58 @@ async def test_waybill_spelled_differently_stays_with_the_request() -> None:
 def test_adapter_contract() -> None:
     assert Adapter.id == "rajaongkir" and Adapter.batch_size == 1
     assert Adapter.parse is parse and Adapter.api_base == "https://rajaongkir.komerce.id"
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {
+                "rajaongkir": {
+                    "query": {},
+                    "status": {
+                        "code": 400,
+                        "description": "Invalid key. API key tidak ditemukan di database.",
+                    },
+                }
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "meta": {
+                    "message": "Invalid Api key, key not found",
+                    "code": 401,
+                    "status": "error",
+                },
+                "data": None,
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "meta": {"message": "Internal Server Error", "code": 500, "status": "error"},
+                "data": None,
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {
+                "rajaongkir": {
+                    "query": {},
+                    "status": {"code": 500, "description": "Terjadi gangguan pada server kurir"},
+                }
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -336,3 +336,23 @@ async def test_429_with_retry_after_is_unavailable() -> None:
     with pytest.raises(CarrierUnavailable) as info:
         await adapter(handler).fetch(["X1"], courier="usps")
     assert info.value.retry_after == 30
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"detail": "Invalid token."}, ErrorKind.AUTH),
+        ({"detail": "Authentication credentials were not provided."}, ErrorKind.AUTH),
+        ({"detail": "Internal Server Error"}, ErrorKind.UNAVAILABLE),
+        ({"detail": "Service temporarily unavailable, try again later."}, ErrorKind.UNAVAILABLE),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -464,3 +464,41 @@ async def test_401_is_an_auth_error() -> None:
 
     with pytest.raises(CarrierAuthError):
         await adapter(handler).fetch(["A1"])
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {
+                "code": 0,
+                "data": {"errors": [{"code": -18010002, "message": "Invalid security key."}]},
+            },
+            ErrorKind.AUTH,
+        ),
+        ({"code": -18010001, "data": "IP not in whitelist"}, ErrorKind.AUTH),
+        (
+            {
+                "code": 0,
+                "data": {
+                    "errors": [
+                        {
+                            "code": -18010003,
+                            "message": "Internal service error, please try again later.",
+                        }
+                    ]
+                },
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

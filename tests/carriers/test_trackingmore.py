@@ -359,3 +359,29 @@ async def test_400_envelope_is_data_with_http_status() -> None:
         and result.error.kind is ErrorKind.BAD_REQUEST
         and result.error.http_status == 400
     )
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {"meta": {"code": 401, "message": "Unauthorized. Invalid API key."}, "data": []},
+            ErrorKind.AUTH,
+        ),
+        ({"meta": {"code": 4001, "message": "Invalid API key"}, "data": []}, ErrorKind.AUTH),
+        ({"meta": {"code": 511, "message": "Server error"}, "data": []}, ErrorKind.UNAVAILABLE),
+        (
+            {"meta": {"code": 503, "message": "Service unavailable"}, "data": []},
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

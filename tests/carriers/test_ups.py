@@ -276,3 +276,56 @@ def test_current_status_without_codes_falls_back_to_newest_activity() -> None:
 def test_current_status_without_type(current: dict[str, str], want: Status) -> None:
     (result,) = parse(body(currentStatus=current))
     assert result.status is want
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {
+                "response": {
+                    "errors": [{"code": "250003", "message": "Invalid Access License number"}]
+                }
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "response": {
+                    "errors": [{"code": "250002", "message": "Invalid Authentication Information."}]
+                }
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {"response": {"errors": [{"code": "10401", "message": "ClientId is Invalid"}]}},
+            ErrorKind.AUTH,
+        ),
+        (
+            {"response": {"errors": [{"code": "9999", "message": "Internal Server Error"}]}},
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {
+                "response": {
+                    "errors": [
+                        {
+                            "code": "TV5001",
+                            "message": "The system is temporarily unavailable. Try again later.",
+                        }
+                    ]
+                }
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}

@@ -271,3 +271,65 @@ async def test_429_retry_after() -> None:
     with pytest.raises(CarrierUnavailable) as info:
         await make(api).fetch(["9400A"])
     assert info.value.retry_after == 3600
+
+
+# -- whole-response errors: every requested number gets the kind (an all-AUTH batch is a
+# refused credential to the pipeline; the carrier's own fault is unavailable, not rate_limited)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {"error": "invalid_client", "error_description": "Client authentication failed"},
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "apiVersion": "v3",
+                "error": {
+                    "code": "401",
+                    "message": "Unauthorized",
+                    "errors": [
+                        {
+                            "status": "401",
+                            "code": "401",
+                            "title": "Unauthorized",
+                            "detail": "Invalid or expired access token",
+                        }
+                    ],
+                },
+            },
+            ErrorKind.AUTH,
+        ),
+        (
+            {
+                "apiVersion": "v3",
+                "error": {"code": "500", "message": "Internal Server Error", "errors": []},
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+        (
+            {
+                "apiVersion": "v3",
+                "error": {
+                    "code": "503",
+                    "message": "Service Unavailable",
+                    "errors": [
+                        {
+                            "status": "503",
+                            "title": "Service Unavailable",
+                            "detail": "Try again later",
+                        }
+                    ],
+                },
+            },
+            ErrorKind.UNAVAILABLE,
+        ),
+    ],
+)
+def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> None:
+    results = parse(json.dumps(body), ["N1", "N2"])
+    assert [r.tracking_number for r in results] == ["N1", "N2"]
+    assert all(r.status is None and r.error is not None for r in results)
+    assert {r.error.kind for r in results if r.error} == {kind}
