@@ -223,10 +223,15 @@ async def exclusive(rt: Runtime, merchant: Merchant, source_id: str) -> AsyncIte
     if rt.engine.dialect.name != "postgresql":
         yield True
         return
-    digest = hashlib.blake2b(f"order-source:{merchant.id}:{source_id}".encode(), digest_size=8)
-    key = int.from_bytes(digest.digest(), "big", signed=True)
     conn = await asyncio.to_thread(rt.engine.connect)
     try:
+        # Advisory locks are database-wide: the schema keeps two deployments (or two test
+        # schemas) of one database from holding each other's merchant 1.
+        schema = await asyncio.to_thread(_schema, conn)
+        name = f"order-source:{schema}:{merchant.id}:{source_id}"
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
         got = await asyncio.to_thread(_lock, conn, "pg_try_advisory_lock", key)
         try:
             yield bool(got)
@@ -235,6 +240,12 @@ async def exclusive(rt: Runtime, merchant: Merchant, source_id: str) -> AsyncIte
                 await asyncio.to_thread(_lock, conn, "pg_advisory_unlock", key)
     finally:
         await asyncio.to_thread(conn.close)
+
+
+def _schema(conn: sa.Connection) -> str:
+    value = conn.execute(sa.text("select current_schema()")).scalar()
+    conn.commit()
+    return str(value)
 
 
 def _lock(conn: sa.Connection, function: str, key: int) -> Any:
