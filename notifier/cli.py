@@ -17,6 +17,7 @@ from notifier.carriers_cli import app as carriers_app
 from notifier.clock import Clock, ScaledClock, SystemClock
 from notifier.errors import ConfigError, NotifierError
 from notifier.orders.cli import app as orders_app
+from notifier.senders.cli import send_test
 from notifier.settings import Settings, load_settings
 from notifier.templates_cli import app as templates_app
 
@@ -35,6 +36,7 @@ app.add_typer(carriers_app, name="carriers")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(orders_app, name="orders")
+app.command("send-test")(send_test)
 from notifier.orders.sources_cli import app as sources_app  # noqa: E402 (order-store sources)
 
 app.add_typer(sources_app, name="sources")

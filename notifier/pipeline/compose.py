@@ -12,6 +12,7 @@ from typing import Any
 from carriers.links import public_url
 from notifier import links
 from notifier.senders.base import OutgoingMessage
+from notifier.senders.twilio_whatsapp import template_variables
 from notifier.store.models import Merchant, Notification, Order, Recipient, Shipment
 from notifier.store.models import TrackingEvent as EventRow
 
@@ -148,6 +149,27 @@ def address(job: Job) -> str | None:
     return rec.email if job.notification.channel == "email" else rec.phone
 
 
+def _metadata(job: Job, ctx: dict[str, Any]) -> dict[str, str]:
+    """What a sender needs beyond the text: our ids, and for Twilio the merchant's own choices
+    (its approved WhatsApp template for this trigger and language, its fallback, its SMS budget)
+    and the values a WhatsApp template is filled with."""
+    n, settings = job.notification, job.merchant.settings or {}
+    meta = {"notification_id": str(n.id), "trigger": n.trigger}
+    own = (settings.get("senders") or {}).get("twilio") or {}
+    budget = settings.get("sms_segment_budget") or own.get("sms_segment_budget")
+    if n.channel == "sms" and budget:
+        meta["sms_segment_budget"] = str(budget)
+    if n.channel == "whatsapp":
+        meta |= template_variables(ctx, ctx["locale"])
+        if own.get("whatsapp_fallback"):
+            meta["whatsapp_fallback"] = str(own["whatsapp_fallback"])
+        by_locale = (own.get("whatsapp_templates") or {}).get(n.trigger) or {}
+        sid = by_locale.get(ctx["locale"]) or by_locale.get(ctx["locale"].split("-")[0])
+        if sid:
+            meta["content_sid"] = str(sid)
+    return meta
+
+
 WHATSAPP_SESSION = timedelta(hours=24)  # Meta's customer service window
 
 
@@ -179,5 +201,5 @@ def outgoing(
         reply_to=ctx["shop"]["cs_email"],
         unsubscribe_url=ctx["unsubscribe_url"],
         session_open=_session_open(job, now),
-        metadata={"notification_id": str(n.id), "trigger": n.trigger},
+        metadata=_metadata(job, ctx),
     )

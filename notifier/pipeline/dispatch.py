@@ -25,6 +25,7 @@ from carriers.base import Status
 from notifier import alerts, metrics
 from notifier.errors import PermanentSendError, SenderAuthError, TemplateError, TransientSendError
 from notifier.pipeline import compose
+from notifier.pipeline.callbacks import enqueue_sms_fallback
 from notifier.pipeline.detect import is_superseded, quiet_until
 from notifier.pipeline.outbox import Party, merchant_prefs
 from notifier.pipeline.record import CANCELLED
@@ -63,6 +64,7 @@ class Verdict:
     body: str | None = None
     opt_out: tuple[int, str, str] | None = None  # (recipient, channel, source)
     attempt: int = 0  # the attempt number this verdict closes
+    fallback_sms: bool = False  # WhatsApp could not carry it: the merchant wants an SMS instead
     eta_told: tuple[int, Any] | None = None  # (shipment id, eta)
 
 
@@ -277,6 +279,7 @@ async def _render_and_send(rt: Runtime, job: compose.Job, party: Party, sender: 
         return _retry(rt, base, str(err), refund=True)
     except PermanentSendError as err:
         base.state, base.error, base.outcome = S.FAILED, str(err), "permanent"
+        base.fallback_sms = err.code == "fallback:sms"
         if err.opted_out:
             base.opt_out = (job.recipient.id or 0, n.channel, f"{sender.id}:{err.code}")
         return base
@@ -374,6 +377,12 @@ def _record_one(session: Any, worker: str, v: Verdict, now: datetime) -> None:
             .where(col(Recipient.id) == rid)
             .values({f"{channel}_opt_out_at": now, f"{channel}_opt_out_source": source[:64]})
         )
+    if v.fallback_sms:
+        n, rec = session.get(Notification, v.id), None
+        if n is not None:
+            rec = session.get(Recipient, n.recipient_id)
+        if n is not None and rec is not None:
+            enqueue_sms_fallback(session, n, rec, now)
     if v.eta_told:
         sid, eta = v.eta_told
         session.execute(sa.update(Shipment).where(col(Shipment.id) == sid).values(eta_told=eta))

@@ -356,3 +356,45 @@ async def test_the_merchants_wording_is_used_per_language(rt, merchant) -> None:
         session.execute(sa.update(Notification).values(state="pending", attempts=0))
     await dispatch.dispatch(rt)
     assert rt.extra["sender"].sent[-1].text.startswith("Hi Rina")
+
+
+async def test_whatsapp_carries_the_merchants_template_and_its_values(rt, merchant) -> None:
+    from notifier.store.models import Merchant as M
+
+    with rt.sessions() as session, session.begin():
+        row = session.get(M, merchant.id)
+        row.settings = {
+            **row.settings,
+            "senders": {
+                "twilio": {
+                    "whatsapp_templates": {"shipped": {"id": "HXshippedid"}},
+                    "whatsapp_fallback": "sms",
+                }
+            },
+        }
+        session.add(row)
+    parcel(rt, merchant, email=None)
+    rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
+    await poll.sweep(rt)
+    await dispatch.dispatch(rt)
+    [sent] = rt.extra["sender"].sent
+    meta = sent.metadata
+    assert meta["content_sid"] == "HXshippedid" and meta["whatsapp_fallback"] == "sms"
+    assert meta["customer_name"] == "Rina" and meta["tracking_number"] == "JX0001"
+    assert "/t/" in meta["tracking_url"]
+
+
+async def test_whatsapp_falling_back_to_sms_queues_the_sms(rt, merchant) -> None:
+    from notifier.senders.twilio_whatsapp import ChannelFallback
+
+    parcel(rt, merchant, email=None)
+    rt.carriers.get("scripted").answers["JX0001"] = result("JX0001", S.IN_TRANSIT, PICKED)
+    await poll.sweep(rt)
+    rt.extra["sender"].fail[1] = ChannelFallback(
+        "outside the session, no template", channel="sms", provider="twilio_whatsapp"
+    )
+    await dispatch.dispatch(rt)
+    await dispatch.dispatch(rt)
+    got = {(t, c): s for t, c, s in notes(rt)}
+    assert got == {("shipped", "whatsapp"): "failed", ("shipped", "sms"): "sent"}
+    assert rt.extra["sender"].sent[-1].channel == "sms"
