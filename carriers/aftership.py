@@ -155,12 +155,16 @@ def _eta(t: dict[str, Any]) -> date | None:
     """latest_estimated_delivery (window end for a range), expected_delivery, carrier EDD."""
     latest = _dict(t.get("latest_estimated_delivery"))
     courier = _dict(t.get("courier_estimated_delivery_date"))
+    predicted = _dict(t.get("aftership_estimated_delivery_date"))
     for value in (
+        latest.get("datetime_max") if text(latest.get("type")) == "range" else None,
         latest.get("datetime"),
         latest.get("datetime_max"),
         t.get("expected_delivery"),
-        courier.get("estimated_delivery_date"),
         courier.get("estimated_delivery_date_max"),
+        courier.get("estimated_delivery_date"),
+        predicted.get("estimated_delivery_date_max"),
+        predicted.get("estimated_delivery_date"),
     ):
         found = parse_date(value)
         if found:

@@ -26,7 +26,7 @@ from carriers import indonesia as idn
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
 from carriers.http import HttpAdapter, align
-from carriers.parsing import load_json, parse_time, text
+from carriers.parsing import load_json, text
 
 CARRIER = "biteship"
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _events(history: Any, courier: str | None) -> list[TrackingEvent]:
         if not isinstance(entry, dict):
             continue
         status, raw = _status(entry.get("status"), entry.get("note"), courier)
-        when = parse_time(entry.get("updated_at"))
+        when = idn.local_time(entry.get("updated_at"))
         events.append(TrackingEvent(when, status, text(entry.get("note")) or "", None, raw))
     return idn.orient(events, newest_first=False)
 

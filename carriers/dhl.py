@@ -19,6 +19,7 @@ from typing import Any
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
 from carriers.http import HttpAdapter, align
+from carriers.indonesia_words import classify
 from carriers.parsing import join_location, load_json, parse_date, parse_time, text
 
 CARRIER = "dhl"
@@ -39,17 +40,30 @@ STATUS_CODES: dict[str, Status] = {
 REFINES: dict[Status, tuple[tuple[Status, tuple[str, ...]], ...]] = {
     S.IN_TRANSIT: (
         (S.RETURNED_TO_SENDER, ("returned to the sender", "returned to sender",
-                                "return to sender", "being returned", "returning to")),
+                                "return to sender", "being returned", "returning to",
+                                "on its way back to the sender")),
         (S.OUT_FOR_DELIVERY, ("out for delivery", "loaded onto the delivery vehicle",
-                              "with delivery courier", "on the delivery vehicle")),
+                              "with delivery courier", "on the delivery vehicle",
+                              "out with courier for delivery", "in delivery",
+                              "with courier for delivery")),
         (S.AVAILABLE_FOR_PICKUP, ("ready for pick", "available for pick", "ready for collection",
-                                  "awaiting collection", "can be picked up")),
+                                  "awaiting collection", "can be picked up",
+                                  "available for collection", "deposited in the packstation",
+                                  "ready to be picked up")),
     ),
     S.EXCEPTION: (
         (S.RETURNED_TO_SENDER, ("returned to the sender", "returned to sender",
                                 "return to sender", "being returned")),
         (S.FAILED_ATTEMPT, ("delivery attempt", "could not be delivered", "not at home",
-                            "recipient not available", "unsuccessful delivery")),
+                            "recipient not available", "unsuccessful delivery",
+                            "recipient was not present", "recipient not present",
+                            "attempted delivery", "business closed")),
+    ),
+    # "delivered" back to the shipper is a return (README: delivered unless a more specific
+    # code says it is going back)
+    S.DELIVERED: (
+        (S.RETURNED_TO_SENDER, ("returned to the sender", "returned to sender",
+                                "delivered back to the sender", "return to sender")),
     ),
 }  # fmt: skip
 
@@ -78,7 +92,9 @@ def _status(record: dict[str, Any]) -> tuple[Status, str | None]:
     if family is None:
         if code:
             log.warning("dhl: unknown statusCode %r", code)
-        return (S.IN_TRANSIT if code or words else S.PENDING), code
+        # Some services give events without a statusCode: DHL's own words are all there is.
+        found = classify(words) if words else None
+        return (found.status if found else S.IN_TRANSIT if code or words else S.PENDING), code
     for refined, phrases in REFINES.get(family, ()):
         if any(p in words for p in phrases):
             return refined, code

@@ -42,7 +42,7 @@ _GROUPS: dict[Status, str] = {
     # delivery option requested/modified/cancelled, hold-at-location or address change requested
     S.IN_TRANSIT: (
         "PU PX DO IP IT IX OW AA AC AX AF AR DP EA FD LO OF PF PL PM SF SP TR CH CC CP "
-        "AE AO DY US RR RM RC HA RA PR AS"
+        "AE AO DY US RR RM RC HA RA PR AS EO"
     ),
     S.OUT_FOR_DELIVERY: "OD ED AD",  # out for delivery, enroute to delivery, at delivery
     S.AVAILABLE_FOR_PICKUP: "HL HP",  # hold at location, ready for recipient pickup
@@ -116,10 +116,11 @@ def _event(scan: dict[str, Any]) -> TrackingEvent:
 def _eta(track: dict[str, Any]) -> date | None:
     # dateAndTimes ESTIMATED_DELIVERY, else the estimated window's end. standardTransitTimeWindow
     # is the service commitment, not an estimate.
-    for item in _list(track.get("dateAndTimes")):
-        item = _dict(item)
-        if text(item.get("type")) == "ESTIMATED_DELIVERY" and parse_date(item.get("dateTime")):
-            return parse_date(item.get("dateTime"))
+    dates = {text(_dict(i).get("type")): _dict(i).get("dateTime") for i in _list(
+        track.get("dateAndTimes"))}  # fmt: skip
+    for kind in ("ESTIMATED_DELIVERY", "APPOINTMENT_DELIVERY"):
+        if found := parse_date(dates.get(kind)):
+            return found
     window = _dict(_dict(track.get("estimatedDeliveryTimeWindow")).get("window"))
     return parse_date(window.get("ends"))
 

@@ -121,8 +121,8 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\b(?:alamat salah|salah alamat|pindah alamat)\b",
         r"\b(?:bad|wrong|incorrect|incomplete|insufficient|invalid|unknown) address",
         r"\baddress (?:not found|unknown|incomplete|incorrect|not complete)",
-        r"\b(?:consignee|cnee|recipient|receiver|customer) (?:is )?"
-        r"(?:unknown|not|moved|refused|tidak|absent|unavailable)",
+        r"\b(?:consignee|cnee|recipient|receiver|customer) (?:is |was )?"
+        r"(?:unknown|not|moved|refused|tidak|absent|unavailable)", r"\bnotice (?:card )?left\b",
         r"\b(?:di ?)?tolak\b", r"\bmenolak\b", r"\brefuse", r"\bpenolakan\b",
         r"\brejected by (?:the )?(?:consignee|recipient|customer|receiver|penerima)",
         r"\bpercobaan (?:pengiriman|pengantaran|antar)",
@@ -137,6 +137,8 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         rf"|untuk )?(?:di ?)?(?:pick ?up|picked up|collect\w*|ambil|diambil) (?:at|di|from|dari) "
         rf"(?:the )?(?:\w+ ){{0,3}}?{_HERE}\b",
         r"\bhold (?:for|at) (?:\w+ )?(?:pick ?up|collection)",
+        r"\b(?:delivered|taken|brought) to (?:the |a )?(?:retail outlet|parcel ?shop|packstation"
+        r"|service point|pick ?up point|post office|pudo|collection point|access point)",
         r"\bheld (?:for|at) (?:the )?(?:\w+ )?(?:pick ?up|collection|counter|post office|branch"
         r"|outlet|pudo|locker)",
     )),
@@ -255,7 +257,7 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\bproses (?:antar|pengantaran)\b", r"\bwith delivery courier\b",
         r"\bout for delivery\b", r"\bon ?delivery\b", r"\bon vehicle for delivery\b",
         r"\bdelivery process\b", r"\bprocess of delivery\b", r"\bdelivering\b",
-        r"\bon the way to deliver", r"\bout on delivery\b",
+        r"\bon the way to deliver", r"\bout on delivery\b", r"\bout with (?:the )?courier\b",
         r"\bkurir (?:sedang |akan )?(?:menuju|mengantar|dalam perjalanan (?:ke|menuju)) "
         r"(?:ke )?(?:alamat|lokasi|tempat|rumah|anda|penerima|pembeli|kamu)",
         r"\b(?:akan|segera) (?:segera )?(?:di ?)?antar", r"\bmengantar(?:kan)?\b",
@@ -295,6 +297,8 @@ PHRASES: tuple[tuple[str, tuple[Phrase, ...]], ...] = (
         r"\bshipping label\b", r"\b(?:courier|driver|kurir) (?:has been )?(?:allocated|assigned"
         r"|found|ditemukan)\b",
         r"\bconfirmed\b", r"\ballocated\b", r"\bpre ?transit\b", r"\blabel\b",
+        r"\belectronic(?:ally)?\b", r"\binstruction data\b", r"\bpre ?shipment\b",
+        r"\bshipment information (?:received|submitted|sent)\b",
     )),
 )
 # fmt: on

@@ -25,6 +25,7 @@ from typing import Any
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError
 from carriers.http import HttpAdapter, align
+from carriers.indonesia_words import classify
 from carriers.parsing import load_json, parse_date, parse_time, text
 
 CARRIER = "17track"
@@ -166,9 +167,11 @@ def _event_time(event: dict[str, Any]) -> datetime | None:
 def _event(e: dict[str, Any]) -> TrackingEvent:
     sub, stage = text(e.get("sub_status")), text(e.get("stage"))
     desc = e.get("description")
+    # Most events carry no stage (only key events do): the carrier's words are read then.
+    words = classify(desc) if not (sub or stage) else None
     return TrackingEvent(
         time=_event_time(e),
-        status=_lookup([sub, stage], Status.IN_TRANSIT),
+        status=words.status if words else _lookup([sub, stage], Status.IN_TRANSIT),
         description=desc.strip() if isinstance(desc, str) else (text(desc) or ""),
         location=text(e.get("location")),  # the single free-text field, verbatim
         raw_code=sub or stage,

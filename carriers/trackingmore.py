@@ -28,6 +28,7 @@ from urllib.parse import quote
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError
 from carriers.http import HttpAdapter, align
+from carriers.indonesia_words import classify
 from carriers.parsing import load_json, parse_date, parse_time, text
 
 CARRIER = "trackingmore"
@@ -153,9 +154,10 @@ def _event(cp: dict[str, Any]) -> TrackingEvent:
     sub = _norm(cp.get("checkpoint_delivery_substatus"))
     main = _norm(cp.get("checkpoint_delivery_status"))
     detail = cp.get("tracking_detail")
+    words = classify(detail) if not (sub or main) else None  # no code: the carrier's words
     return TrackingEvent(
         time=_time(cp.get("checkpoint_date")),
-        status=_status(sub, main, Status.IN_TRANSIT),
+        status=words.status if words else _status(sub, main, Status.IN_TRANSIT),
         description=detail.strip() if isinstance(detail, str) else (text(detail) or ""),
         location=text(cp.get("location")),  # the single free-text field, verbatim
         raw_code=sub or main,

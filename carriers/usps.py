@@ -29,27 +29,38 @@ S = Status
 UNREADABLE = (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError)
 
 # Pub 199 Appendix G-4 domestic scan event codes, grouped by meaning (+ GX/A1/T1/TL/L1/OA as
-# returned by Tracking v3 for label created, regional facility arrival/departure, in transit).
+# returned by Tracking v3 for label created, regional facility arrival/departure, in transit;
+# 83/89/AD/UA as listed with their USPS descriptions by shipping-platform docs).
 _GROUPS: dict[Status, str] = {
-    S.INFO_RECEIVED: "MA GX",  # manifest acknowledgement / pre-shipment, label created
+    # manifest acknowledgement / pre-shipment, label created, merchant order receipt (awaiting
+    # item)
+    S.INFO_RECEIVED: "MA GX 89",
     # accept or pickup, truck-manifest / passive acceptance, forwarded, arrival at unit, missent,
     # processed, DC EVS arrive, opening unit, handoff to / at / from a shipping partner, sorting
-    # complete, departed sort facility / post office, regional facility, in transit, mis-shipped
-    S.IN_TRANSIT: "03 TM PA OA 06 07 08 10 15 19 41 42 80 81 82 PC EF SF A1 T1 TL L1 U1 DX",
+    # complete, departed sort facility / post office, regional facility, in transit, mis-shipped,
+    # rescheduled to next delivery day, tendered to USPS, acceptance at destination / facility
+    S.IN_TRANSIT: (
+        "03 TM PA OA 06 07 08 10 15 19 41 42 71 80 81 82 83 AD UA PC EF SF A1 T1 TL L1 U1 DX"
+    ),
     S.OUT_FOR_DELIVERY: "OF",
     # attempted / notice left (receptacle blocked or full, no secure location, no authorized
-    # recipient), business closed
-    S.FAILED_ATTEMPT: "02 51 52 53 54 55 56",
+    # recipient), business closed, no access to the delivery location
+    S.FAILED_ATTEMPT: "02 30 51 52 53 54 55 56",
     S.AVAILABLE_FOR_PICKUP: "14 16",  # arrival at pickup point, available for pickup
     S.DELIVERED: "01 17 43",  # delivered, picked up by agent, picked up
-    S.EXCEPTION: "04 05 11",  # refused, undeliverable as addressed, dead letter
-    # return to sender and its reasons (no such number ... not picked up), customer recall
-    S.RETURNED_TO_SENDER: "09 21 22 23 24 25 26 27 28 29 31 44",
+    S.EXCEPTION: "11",  # dead letter
+    # refused and undeliverable as addressed ("... is being returned to the sender"), return to
+    # sender and its reasons (no such number ... not picked up), customer recall
+    S.RETURNED_TO_SENDER: "04 05 09 21 22 23 24 25 26 27 28 29 31 44",
 }
 EVENT_CODES: dict[str, Status] = {c: st for st, codes in _GROUPS.items() for c in codes.split()}
 # statusCategory, the shipment-level summary (Tracking v3 `statusCategory`).
 CATEGORIES: dict[str, Status] = {
     "pre-shipment": S.INFO_RECEIVED,
+    "pre shipment": S.INFO_RECEIVED,
+    "label created": S.INFO_RECEIVED,
+    "moving through network": S.IN_TRANSIT,
+    "in-transit": S.IN_TRANSIT,
     "accepted": S.IN_TRANSIT,
     "in transit": S.IN_TRANSIT,
     "missent": S.IN_TRANSIT,

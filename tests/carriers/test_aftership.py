@@ -18,6 +18,7 @@ from carriers.aftership import SUBTAGS, TAGS, Adapter, parse
 from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("aftership")
 DELIVERED = SAMPLES / "aftership" / "get-tracking-delivered-fedex-111111111111.json"
@@ -399,3 +400,58 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+_AS = next(b for b, _ in PAIRS if "get-tracking-delivered" in b.name).read_text()
+
+
+def _tracking(doc: Any) -> Any:
+    return doc["data"]["tracking"]
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    doc = json.loads(_AS)
+    with_times(
+        parse, doc, lambda d: _tracking(d)["checkpoints"], value, valid, ("checkpoint_time",)
+    )
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(_AS)
+    for key in ("latest_estimated_delivery", "courier_estimated_delivery_date",
+                "aftership_estimated_delivery_date"):  # fmt: skip
+        _tracking(doc).pop(key, None)
+    _tracking(doc)["expected_delivery"] = value
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"latest_estimated_delivery": {"type": "range", "datetime": None,
+          "datetime_min": "2024-05-20", "datetime_max": "2024-05-22"}}, "2024-05-22"),
+        ({"latest_estimated_delivery": {"type": "specific", "datetime": "2024-05-21T10:00:00+08:00",
+          "datetime_min": None, "datetime_max": None}}, "2024-05-21"),
+        ({"courier_estimated_delivery_date": {"estimated_delivery_date": None,
+          "estimated_delivery_date_min": "2024-05-20",
+          "estimated_delivery_date_max": "2024-05-23"}}, "2024-05-23"),
+        ({"aftership_estimated_delivery_date": {"estimated_delivery_date": "2024-05-24"}},
+         "2024-05-24"),
+        ({"order_promised_delivery_date": "2024-05-25"}, None),  # a merchant promise, no ETA
+    ],
+)  # fmt: skip
+def test_eta_objects(fields: dict[str, Any], expected: str | None) -> None:
+    doc = json.loads(_AS)
+    _tracking(doc).update({"expected_delivery": None, "latest_estimated_delivery": None, **fields})
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_checkpoints() -> None:
+    without_events(parse, json.loads(_AS), _tracking, "checkpoints")

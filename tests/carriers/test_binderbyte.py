@@ -14,7 +14,13 @@ from carriers.base import ErrorKind, Status
 from carriers.binderbyte import Adapter, parse
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import json_values, mutations
+from tests.carriers.test_indonesia import (
+    TIME_CASES,
+    json_values,
+    mutations,
+    with_times,
+    without_events,
+)
 
 S = Status
 JNT = json.loads((SAMPLES / "binderbyte" / "track-jnt-delivered-JP6961181926.json").read_text())
@@ -279,3 +285,20 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+INDONESIAN_TIMES = [("17 Mei 2024 12:20", True), ("17-05-2024 12:20", True),
+                    ("17/05/2024 12:20:00", True), ("17 Mei 2024 12:20 WIB", True),
+                    ("17 Mei 12:20 WIB", False)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES + INDONESIAN_TIMES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    with_times(parse, JNT, lambda d: d["data"]["history"], value, valid, ("date",))
+
+
+def test_missing_history() -> None:
+    without_events(parse, JNT, lambda d: d["data"], "history")

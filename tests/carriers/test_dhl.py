@@ -16,6 +16,7 @@ from carriers.base import ErrorKind, Status
 from carriers.dhl import Adapter, parse
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("dhl")
 SAMPLE = next(b for b, _ in PAIRS if "7777777770" in b.name).read_text()
@@ -253,3 +254,50 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    doc = json.loads(SAMPLE)
+    with_times(parse, doc, lambda d: d["shipments"][0]["events"], value, valid, ("timestamp",))
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(SAMPLE)
+    doc["shipments"][0]["estimatedTimeOfDelivery"] = value
+    doc["shipments"][0].pop("estimatedDeliveryTimeFrame", None)
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_events() -> None:
+    without_events(parse, json.loads(SAMPLE), lambda d: d["shipments"][0], "events")
+
+
+@pytest.mark.parametrize(
+    ("event", "want"),
+    [
+        ({"description": "The shipment has been successfully delivered"}, Status.DELIVERED),
+        ({"status": "Shipment is out with courier for delivery"}, Status.OUT_FOR_DELIVERY),
+        ({"description": "The shipment has been delivered to the retail outlet and is ready for "
+                         "pick-up"}, Status.AVAILABLE_FOR_PICKUP),
+        ({"description": "The instruction data for this shipment have been provided by the "
+                         "sender to DHL electronically"}, Status.INFO_RECEIVED),
+        ({"description": "Arrived at DHL Sort Facility LEIPZIG - GERMANY"}, Status.IN_TRANSIT),
+        ({"statusCode": "delivered", "description": "The shipment has been returned to the "
+                                                    "sender"}, Status.RETURNED_TO_SENDER),
+        ({"statusCode": "transit", "status": "Shipment is out with courier for delivery"},
+         Status.OUT_FOR_DELIVERY),
+        ({"statusCode": "failure", "description": "The recipient was not present"},
+         Status.FAILED_ATTEMPT),
+    ],
+)  # fmt: skip
+def test_events_without_a_status_code_read_dhls_words(event: dict[str, Any], want: Status) -> None:
+    doc = {"shipments": [{"id": "1", "status": {"statusCode": "transit"},
+                          "events": [{"timestamp": "2024-05-17T10:00:00", **event}]}]}  # fmt: skip
+    (result,) = parse(json.dumps(doc))
+    assert result.events[0].status is want

@@ -18,6 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.easypost import STATUS_DETAILS, STATUSES, Adapter, parse
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("easypost")
 WEBHOOK = SAMPLES / "easypost" / "webhook-event-tracker-updated-delivered-EZ4000000004.json"
@@ -382,3 +383,27 @@ async def test_429_with_retry_after_is_unavailable() -> None:
     with pytest.raises(CarrierUnavailable) as info:
         await adapter(handler).fetch(["EZ1"])
     assert info.value.retry_after == 3
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+_EP = next(b for b, _ in PAIRS if "tracker-retrieve" in b.name).read_text()
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    with_times(parse, json.loads(_EP), lambda d: d["tracking_details"], value, valid, ("datetime",))
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(_EP)
+    doc["est_delivery_date"] = value
+    doc.pop("carrier_detail", None)
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_tracking_details() -> None:
+    without_events(parse, json.loads(_EP), lambda d: d, "tracking_details")

@@ -16,6 +16,7 @@ from carriers.base import ErrorKind, Status
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.fedex import STATUS_CODES, Adapter, parse
 from tests.carriers.samples import assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("fedex")
 SAMPLE = next(b for b, _ in PAIRS if "out-for-delivery" in b.name).read_text()
@@ -378,3 +379,43 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+def _track(doc: Any) -> Any:
+    return doc["output"]["completeTrackResults"][0]["trackResults"][0]
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    doc = json.loads(SAMPLE)
+    with_times(parse, doc, lambda d: _track(d)["scanEvents"], value, valid, ("date",))
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(SAMPLE)
+    _track(doc)["dateAndTimes"] = [{"type": "ESTIMATED_DELIVERY", "dateTime": value}]
+    _track(doc).pop("estimatedDeliveryTimeWindow", None)
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_eta_window_and_appointment() -> None:
+    doc = json.loads(SAMPLE)
+    _track(doc)["dateAndTimes"] = [{"type": "ACTUAL_PICKUP", "dateTime": "2024-05-01T10:00:00"}]
+    _track(doc)["estimatedDeliveryTimeWindow"] = {
+        "window": {"begins": "2024-05-20T08:00:00-05:00", "ends": "2024-05-21T20:00:00-05:00"}
+    }
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery) == "2024-05-21"  # the window's end
+    _track(doc)["estimatedDeliveryTimeWindow"] = {"window": {}}
+    _track(doc)["dateAndTimes"] = [{"type": "APPOINTMENT_DELIVERY", "dateTime": "2024-05-22"}]
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery) == "2024-05-22"
+
+
+def test_missing_scan_events() -> None:
+    without_events(parse, json.loads(SAMPLE), _track, "scanEvents")

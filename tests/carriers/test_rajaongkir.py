@@ -16,7 +16,13 @@ from carriers.base import ErrorKind, Status
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.rajaongkir import Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import json_values, mutations
+from tests.carriers.test_indonesia import (
+    TIME_CASES,
+    json_values,
+    mutations,
+    with_times,
+    without_events,
+)
 
 S = Status
 PRO = json.loads(
@@ -359,3 +365,43 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+def _manifest_dates(doc: Any) -> list[Any]:
+    entries = doc["rajaongkir"]["result"]["manifest"]
+    for entry in entries:
+        entry.pop("manifest_time", None)  # the whole time in manifest_date
+    return list(entries)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"), [*TIME_CASES, ("17 Mei 2024 12:20", True), ("04-03-2015 03:41", True)]
+)
+def test_time_variants(value: Any, valid: bool) -> None:
+    with_times(parse, PRO, _manifest_dates, value, valid, ("manifest_date",))
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "expected"),
+    [("2015-03-04", "03:41", "2015-03-04T03:41:00"),
+     ("2015-03-04", "03:41:07", "2015-03-04T03:41:07"),
+     ("04-03-2015", "03:41", "2015-03-04T03:41:00"),
+     ("4 Maret 2015", "03:41", "2015-03-04T03:41:00"),
+     ("2015-03-04", "", "2015-03-04T00:00:00"), ("2015-03-04", None, "2015-03-04T00:00:00"),
+     ("", "03:41", None), (None, None, None)],
+)  # fmt: skip
+def test_separate_date_and_time(day: Any, clock: Any, expected: str | None) -> None:
+    doc = copy.deepcopy(PRO)
+    doc["rajaongkir"]["result"]["manifest"] = [
+        {"manifest_description": "Manifested", "manifest_date": day, "manifest_time": clock}
+    ]
+    (result,) = parse(json.dumps(doc))
+    time = result.events[0].time
+    assert (time.isoformat() if time else None) == expected
+
+
+def test_missing_manifest() -> None:
+    without_events(parse, PRO, lambda d: d["rajaongkir"]["result"], "manifest")

@@ -18,6 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from carriers.shippo import STATUSES, SUBSTATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("shippo")
 DELIVERED = SAMPLES / "shippo" / "track-get-usps-delivered-9205590164917337534322.json"
@@ -356,3 +357,27 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+_SH = next(b for b, _ in PAIRS if "delivered" in b.name).read_text()
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    doc = json.loads(_SH)
+    with_times(parse, doc, lambda d: d["tracking_history"], value, valid, ("status_date",))
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(_SH)
+    doc["eta"] = value
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_tracking_history() -> None:
+    without_events(parse, json.loads(_SH), lambda d: d, "tracking_history")

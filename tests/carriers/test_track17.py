@@ -18,6 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.track17 import ERRORS, STAGES, STATUSES, SUB_STATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("17track")
 WEBHOOK = SAMPLES / "17track" / "webhook-tracking-updated-exception-dhl-paket.json"
@@ -502,3 +503,52 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+_T17 = PAIRS[0][0].read_text()
+
+
+def _info(doc: Any) -> Any:
+    return doc["data"]["track_info"]
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    doc = json.loads(_T17)
+    events = lambda d: _info(d)["tracking"]["providers"][0]["events"]  # noqa: E731
+    with_times(parse, doc, events, value, valid, ("time_iso", "time_utc"))
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(_T17)
+    _info(doc)["time_metrics"] = {"estimated_delivery_date": {"source": "Official", "from": None,
+                                                              "to": value}}  # fmt: skip
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_events() -> None:
+    without_events(parse, json.loads(_T17), lambda d: _info(d)["tracking"]["providers"][0],
+                   "events")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("description", "want"),
+    [
+        ("Delivered, in/at mailbox", Status.DELIVERED),
+        ("Out for delivery", Status.OUT_FOR_DELIVERY),
+        ("Delivery attempted - no access to delivery location", Status.FAILED_ATTEMPT),
+        ("Arrived at sort facility", Status.IN_TRANSIT),
+        ("Something unheard of", Status.IN_TRANSIT),
+    ],
+)
+def test_events_without_a_stage_read_the_carriers_words(description: str, want: Status) -> None:
+    doc = json.loads(_T17)
+    [event] = _info(doc)["tracking"]["providers"][0]["events"]
+    event.update({"stage": None, "sub_status": None, "description": description})
+    (result,) = parse(json.dumps(doc))
+    assert result.events[0].status is want

@@ -18,6 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from carriers.trackingmore import DELIVERY_STATUSES, META_KINDS, SUBSTATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times
 
 PAIRS = sample_pairs("trackingmore")
 DELIVERED = SAMPLES / "trackingmore" / "tracking-delivered-phlpost-RR050349575PH.json"
@@ -385,3 +386,45 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+_TM = PAIRS[0][0].read_text()
+
+
+def _checkpoints(doc: Any) -> list[Any]:
+    data = doc["data"]
+    return [*data["origin_info"]["trackinfo"], *data["destination_info"]["trackinfo"]]
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    with_times(parse, json.loads(_TM), _checkpoints, value, valid, ("checkpoint_date",))
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(_TM)
+    doc["data"]["scheduled_delivery_date"] = value
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_trackinfo() -> None:
+    for replacement in (None, {}, "x", {"trackinfo": None}):
+        doc = json.loads(_TM)
+        doc["data"]["origin_info"] = replacement
+        doc["data"]["destination_info"] = replacement
+        (result,) = parse(json.dumps(doc))
+        assert result.status is Status.DELIVERED and result.events == ()
+
+
+def test_checkpoints_without_a_status_read_the_carriers_words() -> None:
+    doc = json.loads(_TM)
+    for cp in _checkpoints(doc):
+        cp.pop("checkpoint_delivery_status", None)
+        cp.pop("checkpoint_delivery_substatus", None)
+    (result,) = parse(json.dumps(doc))
+    assert result.last_event is not None and result.last_event.status is Status.DELIVERED

@@ -17,6 +17,7 @@ from carriers.base import ErrorKind, Status
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.ups import _GROUPS, STATUS_CODES, Adapter, parse
 from tests.carriers.samples import assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import without_events
 
 PAIRS = sample_pairs("ups")
 SAMPLE = next(b for b, _ in PAIRS if "placeholders" in b.name).read_text()
@@ -329,3 +330,50 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+def _package(doc: Any) -> Any:
+    return doc["trackResponse"]["shipment"][0]["package"][0]
+
+
+@pytest.mark.parametrize(
+    ("clock", "offset", "expected"),
+    [("101500", None, "2024-01-02T10:15:00"), ("1015", None, "2024-01-02T10:15:00"),
+     ("", None, "2024-01-02T00:00:00"), (None, None, "2024-01-02T00:00:00"),
+     ("101500", "-05:00", "2024-01-02T10:15:00-05:00"),
+     ("101500", "-0500", "2024-01-02T10:15:00-05:00"),
+     ("101500", "+07:00", "2024-01-02T10:15:00+07:00"), ("101500", "EST", "2024-01-02T10:15:00"),
+     (101500, None, "2024-01-02T10:15:00")],
+)  # fmt: skip
+def test_activity_time_variants(clock: Any, offset: Any, expected: str) -> None:
+    extra = {"time": clock} | ({"gmtOffset": offset} if offset else {})
+    (result,) = parse(body(activity("I", "005", **extra)))
+    time = result.events[0].time
+    assert time is not None and time.isoformat() == expected
+
+
+@pytest.mark.parametrize("day", [None, "", "2024-01-02", "2024/01/02", 20240102])
+def test_activity_date_variants_never_crash(day: Any) -> None:
+    (result,) = parse(body(activity("I", "005", date=day)))
+    assert result.status is Status.IN_TRANSIT and len(result.events) == 1
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [([{"type": "SDD", "date": "20240520"}], "2024-05-20"),
+     ([{"type": "SDD", "date": "2024-05-20"}], "2024-05-20"),
+     ([{"type": "SDD", "date": 20240520}], "2024-05-20"),
+     ([{"type": "SDD", "date": "20240520"}, {"type": "RDD", "date": "20240522"}], "2024-05-22"),
+     ([{"type": "DEL", "date": "20240519"}], None), ([{"type": "SDD", "date": ""}], None),
+     ([{"type": "SDD", "date": None}], None), ([], None), (None, None), ("x", None)],
+)  # fmt: skip
+def test_eta_variants(dates: Any, expected: str | None) -> None:
+    (result,) = parse(body(activity("I", "005"), deliveryDate=dates))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_activity() -> None:
+    without_events(parse, json.loads(SAMPLE), _package, "activity")

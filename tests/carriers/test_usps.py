@@ -16,6 +16,7 @@ from carriers.base import ErrorKind, Status
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.usps import _GROUPS, EVENT_CODES, Adapter, parse
 from tests.carriers.samples import assert_matches_expected, sample_pairs
+from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("usps")
 SAMPLE = next(b for b, _ in PAIRS if "delivered" in b.name).read_text()
@@ -58,8 +59,16 @@ def body(*events: dict[str, Any], **item: Any) -> str:
         ("14", Status.AVAILABLE_FOR_PICKUP),
         ("01", Status.DELIVERED),
         ("43", Status.DELIVERED),
-        ("04", Status.EXCEPTION),
-        ("05", Status.EXCEPTION),
+        # USPS: "refused by the addressee ... and is being returned to the sender"; an item
+        # undeliverable as addressed goes back too
+        ("04", Status.RETURNED_TO_SENDER),
+        ("05", Status.RETURNED_TO_SENDER),
+        ("11", Status.EXCEPTION),  # dead letter
+        ("30", Status.FAILED_ATTEMPT),  # delivery attempted, no access to delivery location
+        ("56", Status.FAILED_ATTEMPT),  # no authorized recipient available
+        ("71", Status.IN_TRANSIT),  # rescheduled to next delivery day
+        ("89", Status.INFO_RECEIVED),  # merchant order receipt, USPS awaiting item
+        ("83", Status.IN_TRANSIT),  # tendered to the Postal Service
         ("09", Status.RETURNED_TO_SENDER),
         ("21", Status.RETURNED_TO_SENDER),
         ("31", Status.RETURNED_TO_SENDER),
@@ -333,3 +342,40 @@ def test_whole_response_error_kinds(body: dict[str, Any], kind: ErrorKind) -> No
     assert [r.tracking_number for r in results] == ["N1", "N2"]
     assert all(r.status is None and r.error is not None for r in results)
     assert {r.error.kind for r in results if r.error} == {kind}
+
+
+# -- held-out spellings: times, ETA and events as other real responses write them
+
+
+@pytest.mark.parametrize(("value", "valid"), TIME_CASES)
+def test_time_variants(value: Any, valid: bool) -> None:
+    doc = json.loads(SAMPLE)
+    fields = ("eventTimestamp", "GMTTimestamp")
+    with_times(parse, doc, lambda d: d["trackingEvents"], value, valid, fields)
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [("-05:00", "-05:00"), ("-5:00", "-05:00"), ("-0500", "-05:00"), ("+05:30", "+05:30"),
+     (None, None), ("", None), ("EST", None), (-5, None)],
+)  # fmt: skip
+def test_gmt_offset_variants(offset: Any, expected: str | None) -> None:
+    (result,) = parse(body(event("07", eventTimestamp="2024-11-20T09:10:00", GMTOffset=offset)))
+    time = result.events[0].time
+    assert time is not None and time.isoformat()[:19] == "2024-11-20T09:10:00"
+    assert (time.isoformat()[19:] or None) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), ETA_CASES)
+def test_eta_variants(value: Any, expected: str | None) -> None:
+    doc = json.loads(SAMPLE)
+    for key in ("expectedDeliveryTimeStamp", "expectedDeliveryDate", "predictedDeliveryDate",
+                "predictedDeliveryTimeStamp"):  # fmt: skip
+        doc.pop(key, None)
+    doc["expectedDeliveryTimeStamp"] = value
+    (result,) = parse(json.dumps(doc))
+    assert str(result.estimated_delivery or "") == (expected or "")
+
+
+def test_missing_tracking_events() -> None:
+    without_events(parse, json.loads(SAMPLE), lambda d: d, "trackingEvents")
