@@ -27,7 +27,7 @@ from urllib.parse import quote
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
 from carriers.http import HttpAdapter, align
-from carriers.parsing import load_json, parse_date, parse_time, text
+from carriers.parsing import join_location, load_json, parse_date, parse_time, text
 
 CARRIER = "aftership"
 log = logging.getLogger(__name__)
@@ -146,7 +146,13 @@ def _event(cp: dict[str, Any]) -> TrackingEvent:
         time=_time(cp.get("checkpoint_time")),
         status=_status(tag, subtag, Status.IN_TRANSIT),
         description=_description(cp.get("message")),
-        location=text(cp.get("location")),  # the single free-text field, verbatim
+        # the single free-text field verbatim; else its parts (city, state, country)
+        location=text(cp.get("location"))
+        or join_location(
+            cp.get("city"),
+            cp.get("state"),
+            cp.get("country_region_name") or cp.get("country_name") or cp.get("country_iso3"),
+        ),
         raw_code=subtag or tag,
     )
 

@@ -26,7 +26,7 @@ from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingR
 from carriers.errors import CarrierResponseError
 from carriers.http import HttpAdapter, align
 from carriers.indonesia_words import classify
-from carriers.parsing import load_json, parse_date, parse_time, text
+from carriers.parsing import join_location, load_json, parse_date, parse_time, text
 
 CARRIER = "17track"
 log = logging.getLogger(__name__)
@@ -173,9 +173,14 @@ def _event(e: dict[str, Any]) -> TrackingEvent:
         time=_event_time(e),
         status=words.status if words else _lookup([sub, stage], Status.IN_TRANSIT),
         description=desc.strip() if isinstance(desc, str) else (text(desc) or ""),
-        location=text(e.get("location")),  # the single free-text field, verbatim
+        location=text(e.get("location")) or _address(e.get("address")),  # verbatim, else parts
         raw_code=sub or stage,
     )
+
+
+def _address(value: Any) -> str | None:
+    address = _dict(value)
+    return join_location(address.get("city"), address.get("state"), address.get("country"))
 
 
 def _events(track_info: dict[str, Any]) -> tuple[TrackingEvent, ...]:

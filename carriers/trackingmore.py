@@ -29,7 +29,7 @@ from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingR
 from carriers.errors import CarrierResponseError
 from carriers.http import HttpAdapter, align
 from carriers.indonesia_words import classify
-from carriers.parsing import load_json, parse_date, parse_time, text
+from carriers.parsing import join_location, load_json, parse_date, parse_time, text
 
 CARRIER = "trackingmore"
 log = logging.getLogger(__name__)
@@ -159,7 +159,9 @@ def _event(cp: dict[str, Any]) -> TrackingEvent:
         time=_time(cp.get("checkpoint_date")),
         status=words.status if words else _status(sub, main, Status.IN_TRANSIT),
         description=detail.strip() if isinstance(detail, str) else (text(detail) or ""),
-        location=text(cp.get("location")),  # the single free-text field, verbatim
+        # the single free-text field verbatim; else its parts (city, state, country)
+        location=text(cp.get("location"))
+        or join_location(cp.get("city"), cp.get("state"), cp.get("country_iso2")),
         raw_code=sub or main,
     )
 

@@ -455,3 +455,24 @@ def test_eta_objects(fields: dict[str, Any], expected: str | None) -> None:
 
 def test_missing_checkpoints() -> None:
     without_events(parse, json.loads(_AS), _tracking, "checkpoints")
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"location": "Hamburg, Germany"}, "Hamburg, Germany"),
+        ({"location": None, "city": "Hamburg", "state": "HH", "country_region_name": "Germany"},
+         "Hamburg, HH, Germany"),
+        ({"location": "", "city": "Hamburg", "country_name": "Germany"}, "Hamburg, Germany"),
+        ({"location": {"city": "x"}, "country_iso3": "DEU"}, "DEU"),
+        ({"location": None}, None),
+    ],
+)  # fmt: skip
+def test_location_variants(fields: dict[str, Any], expected: str | None) -> None:
+    doc = json.loads(_AS)
+    for cp in _tracking(doc)["checkpoints"]:
+        for key in ("location", "city", "state", "country_name", "country_iso3"):
+            cp.pop(key, None)
+        cp.update(fields)
+    (result,) = parse(json.dumps(doc))
+    assert result.last_event is not None and result.last_event.location == expected

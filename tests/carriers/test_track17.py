@@ -552,3 +552,12 @@ def test_events_without_a_stage_read_the_carriers_words(description: str, want: 
     event.update({"stage": None, "sub_status": None, "description": description})
     (result,) = parse(json.dumps(doc))
     assert result.events[0].status is want
+
+
+def test_location_from_the_address_when_no_free_text() -> None:
+    doc = json.loads(_T17)
+    [event] = _info(doc)["tracking"]["providers"][0]["events"]
+    event["location"] = None
+    event["address"] = {"country": "DE", "state": "HH", "city": "Hamburg", "street": None}
+    (result,) = parse(json.dumps(doc))
+    assert result.events[0].location == "Hamburg, HH, DE"

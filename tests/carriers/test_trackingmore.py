@@ -428,3 +428,11 @@ def test_checkpoints_without_a_status_read_the_carriers_words() -> None:
         cp.pop("checkpoint_delivery_substatus", None)
     (result,) = parse(json.dumps(doc))
     assert result.last_event is not None and result.last_event.status is Status.DELIVERED
+
+
+def test_location_from_its_parts_when_no_free_text() -> None:
+    doc = json.loads(_TM)
+    for cp in _checkpoints(doc):
+        cp.update({"location": "", "city": "Renton", "state": "WA", "country_iso2": "US"})
+    (result,) = parse(json.dumps(doc))
+    assert result.last_event is not None and result.last_event.location == "Renton, WA, US"
