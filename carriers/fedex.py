@@ -56,10 +56,11 @@ OPERATING_COMPANIES = frozenset({"FDXE", "FDXG", "FXSP", "FXFR", "FDXC", "FXCC"}
 STATUS_CODES: dict[str, Status] = {c: st for st, codes in _GROUPS.items() for c in codes.split()}
 # DE/SE reasons (`ancillaryDetails[].reason`, `scanEvents[].exceptionCode`): attempts that FedEx
 # re-tries are failed attempts; "returning to shipper" (060G) is a return; the rest stay exception.
-ATTEMPT_REASONS = {"007", "15"}  # "Customer not available or business closed"
+ATTEMPT_REASONS = {"7", "8", "15"}  # customer not available / not in, business closed
 RETURN_REASONS = {"060G"}  # "Unable to deliver shipment - Returning to shipper"
 ATTEMPT_WORDS = ("not available", "business closed", "not home", "no one", "no access",
-                 "re-attempt", "reattempt", "unable to access")  # fmt: skip
+                 "re-attempt", "reattempt", "unable to access", "recipient not in",
+                 "customer not in", "not in at", "closed at time of delivery")  # fmt: skip
 RETURN_WORDS = ("returning to shipper", "return to shipper", "returned to shipper",
                 "returning package to shipper", "returned to sender")  # fmt: skip
 
@@ -78,7 +79,9 @@ def _code_status(code: str | None, derived: str | None, reasons: list[tuple[str,
             lowered = words.lower()
             if reason.upper() in RETURN_REASONS or any(w in lowered for w in RETURN_WORDS):
                 return S.RETURNED_TO_SENDER
-            attempted = reason in ATTEMPT_REASONS or any(w in lowered for w in ATTEMPT_WORDS)
+            attempted = reason.lstrip("0") in ATTEMPT_REASONS or any(
+                w in lowered for w in ATTEMPT_WORDS
+            )
             if (code or "").upper() == "DE" and attempted and "not attempted" not in lowered:
                 return S.FAILED_ATTEMPT
     return status

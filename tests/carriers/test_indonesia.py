@@ -1001,3 +1001,43 @@ def without_events(parse_fn: Any, doc: Any, holder_of: Any, key: str) -> None:
         results = parse_fn(json.dumps(varied), [])
         assert results and all(r.status is not None or r.error for r in results)
         assert all(r.events == () for r in results)
+
+
+# --------------------------------------------------------------------------- simulated manifests
+
+# The simulator's manifest wording (carriers/simulator/manifest.py, both house styles) with the
+# status each scan means; every courier reads them alike (J&T's named receipt is settled by its
+# place in the history, see test_jnt_named_receipt_after_the_delivery_run_is_the_delivery).
+SIMULATED: dict[str, Status] = {
+    "manifested": S.INFO_RECEIVED, "picked_up": S.IN_TRANSIT, "received_origin": S.IN_TRANSIT,
+    "departed_origin": S.IN_TRANSIT, "arrived_transit": S.IN_TRANSIT,
+    "departed_transit": S.IN_TRANSIT, "arrived_destination": S.IN_TRANSIT,
+    "out_for_delivery": S.OUT_FOR_DELIVERY, "delivered": S.DELIVERED,
+    "failed_not_home": S.FAILED_ATTEMPT, "failed_bad_address": S.FAILED_ATTEMPT,
+    "failed_refused": S.FAILED_ATTEMPT, "delayed_weather": S.IN_TRANSIT,
+    "delayed_vessel": S.IN_TRANSIT, "delayed_backlog": S.IN_TRANSIT,
+    "ready_for_pickup": S.AVAILABLE_FOR_PICKUP, "collected": S.DELIVERED,
+    "damaged": S.EXCEPTION, "customs_hold": S.EXCEPTION, "returning": S.RETURNED_TO_SENDER,
+    "returning_arrived": S.RETURNED_TO_SENDER, "returned": S.RETURNED_TO_SENDER,
+}  # fmt: skip
+_FIELDS = {
+    "origin": "Jakarta Barat", "origin_hub": "Jakarta Gateway", "next_hub": "Surabaya Gateway",
+    "transit_hub": "Surabaya Gateway", "destination": "Denpasar",
+    "destination_hub": "DC Denpasar", "pickup_point": "Indomaret Jl. Sudirman, Denpasar",
+    "pickup_courier": "RUDI", "courier": "JOKO", "receiver": "SITI AMINAH",
+    "sender": "Toko Sinar Jaya", "stamp": "01-12-2026 10:15",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("style", ["id", "jne"])
+@pytest.mark.parametrize("courier", [None, "jne", "sicepat", "anteraja"])
+def test_simulated_manifests_read_right(style: str, courier: str | None) -> None:
+    from carriers.simulator.manifest import ENGLISH, INDONESIAN
+
+    table = INDONESIAN if style == "id" else ENGLISH
+    assert set(table) == set(SIMULATED)
+    for key, template in table.items():
+        line = template.format_map(_FIELDS)
+        line = line.upper() if style == "jne" else line
+        found = idn.classify(line, courier)
+        assert found is not None and found.status is SIMULATED[key], (key, line, found)
