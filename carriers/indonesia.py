@@ -17,18 +17,27 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from carriers.base import ErrorKind, ItemError, Status, TrackingEvent, TrackingResult
 from carriers.errors import CarrierResponseError, excerpt
-from carriers.indonesia_words import ACCEPTANCE, PHRASES, Match, Phrase, classify, normalize
-from carriers.parsing import parse_time, text
+from carriers.indonesia_words import (
+    ACCEPTANCE,
+    PHRASES,
+    Match,
+    Phrase,
+    classify,
+    local_time,
+    normalize,
+)
+from carriers.parsing import text
 
 log = logging.getLogger(__name__)
 S = Status
 __all__ = [  # the keyword table's names, re-exported for the aggregator modules and callers
-    "PHRASES", "Courier", "Match", "Phrase", "classify", "courier_code", "normalize",
+    "PHRASES", "Courier", "Match", "Phrase", "classify", "courier_code", "local_time",
+    "normalize",
 ]  # fmt: skip
 
 
@@ -279,7 +288,7 @@ def decide(
     return S.IN_TRANSIT if summary_given else S.PENDING
 
 
-# --------------------------------------------------------------------------- errors and times
+# --------------------------------------------------------------------------- errors
 
 
 _AUTH = re.compile(
@@ -348,59 +357,6 @@ def as_int(value: Any) -> int | None:
 def http_like(value: int | None) -> int | None:
     """``value`` when it looks like an HTTP status (Binderbyte and RajaOngkir echo it)."""
     return value if value is not None and 100 <= value <= 599 else None
-
-
-_ZONES = {"wib": 7, "wita": 8, "wit": 9}
-_MONTHS = {
-    "jan": 1, "januari": 1, "january": 1, "feb": 2, "februari": 2, "february": 2, "mar": 3,
-    "maret": 3, "march": 3, "apr": 4, "april": 4, "mei": 5, "may": 5, "jun": 6, "juni": 6,
-    "june": 6, "jul": 7, "juli": 7, "july": 7, "agu": 8, "agt": 8, "ags": 8, "aug": 8,
-    "agustus": 8, "august": 8, "sep": 9, "sept": 9, "september": 9, "okt": 10, "oct": 10,
-    "oktober": 10, "october": 10, "nov": 11, "nopember": 11, "november": 11, "des": 12,
-    "dec": 12, "desember": 12, "december": 12,
-}  # fmt: skip
-_WORDY = re.compile(r"^(\d{1,2}) ([a-z]+)\.? (\d{4})(?: (\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?$")
-_SLASHED = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
-
-
-def local_time(value: Any) -> datetime | None:
-    """A time as these APIs write it: ISO (offset kept), "YYYY-MM-DD HH:MM[:SS]" (naive, local
-    Indonesian time), "DD-MM-YYYY HH:MM", "DD/MM/YYYY HH:MM", "17 Mei 2023 12:20"; a trailing
-    WIB/WITA/WIT becomes +07/+08/+09. None when it cannot be read without guessing (no year)."""
-    raw = text(value)
-    if raw is None:
-        return None
-    zone = None
-    parts = raw.rsplit(" ", 1)
-    if len(parts) == 2 and parts[1].casefold() in _ZONES:
-        raw, zone = parts[0], timezone(timedelta(hours=_ZONES[parts[1].casefold()]))
-    moment = parse_time(raw) or _wordy(raw) or _slashed(raw)
-    if moment is not None and zone is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment
-
-
-def _wordy(raw: str) -> datetime | None:
-    found = _WORDY.match(raw.casefold())
-    if not found or found.group(2) not in _MONTHS:
-        return None
-    day, _, year, hour, minute, second = found.groups()
-    try:
-        return datetime(  # noqa: DTZ001  (local time as written; the offset is unknown)
-            int(year), _MONTHS[found.group(2)], int(day), int(hour or 0), int(minute or 0),
-            int(second or 0),
-        )  # fmt: skip
-    except ValueError:
-        return None
-
-
-def _slashed(raw: str) -> datetime | None:
-    for fmt in _SLASHED:
-        try:
-            return datetime.strptime(raw, fmt)  # noqa: DTZ007  (local time without offset)
-        except ValueError:
-            continue
-    return None
 
 
 # --------------------------------------------------------------------------- shared adapter steps

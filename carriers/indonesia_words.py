@@ -1,4 +1,4 @@
-"""The keyword table that reads Indonesian couriers' free text, in Indonesian and English.
+"""Reading Indonesian couriers' free text: the keyword table (Indonesian and English) and dates.
 
 The Indonesian aggregators (Binderbyte, Biteship, RajaOngkir/Komerce) relay each courier's own
 manifest lines and summary words; the wording is the only code there is. :data:`PHRASES` holds
@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from carriers.base import Status
-from carriers.parsing import text
+from carriers.parsing import parse_time, text
 
 S = Status
 
@@ -333,4 +334,60 @@ def classify(value: Any, courier: str | None = None) -> Match | None:
             while end < len(words) and words[end] != " ":  # whole words: "arriv" -> "arrive"
                 end += 1
             return Match(status, words[best.start() : end].strip() or words, tier)
+    return None
+
+
+# --------------------------------------------------------------------------- dates as written
+
+
+_ZONES = {"wib": 7, "wita": 8, "wit": 9}
+_MONTHS = {
+    "jan": 1, "januari": 1, "january": 1, "feb": 2, "februari": 2, "february": 2, "mar": 3,
+    "maret": 3, "march": 3, "apr": 4, "april": 4, "mei": 5, "may": 5, "jun": 6, "juni": 6,
+    "june": 6, "jul": 7, "juli": 7, "july": 7, "agu": 8, "agt": 8, "ags": 8, "aug": 8,
+    "agustus": 8, "august": 8, "sep": 9, "sept": 9, "september": 9, "okt": 10, "oct": 10,
+    "oktober": 10, "october": 10, "nov": 11, "nopember": 11, "november": 11, "des": 12,
+    "dec": 12, "desember": 12, "december": 12,
+}  # fmt: skip
+_WORDY = re.compile(r"^(\d{1,2}) ([a-z]+)\.? (\d{4})(?: (\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?$")
+_SLASHED = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+def local_time(value: Any) -> datetime | None:
+    """A time as these APIs write it: ISO (offset kept), "YYYY-MM-DD HH:MM[:SS]" (naive, local
+    Indonesian time), "DD-MM-YYYY HH:MM", "DD/MM/YYYY HH:MM", "17 Mei 2023 12:20"; a trailing
+    WIB/WITA/WIT becomes +07/+08/+09. None when it cannot be read without guessing (no year)."""
+    raw = text(value)
+    if raw is None:
+        return None
+    zone = None
+    parts = raw.rsplit(" ", 1)
+    if len(parts) == 2 and parts[1].casefold() in _ZONES:
+        raw, zone = parts[0], timezone(timedelta(hours=_ZONES[parts[1].casefold()]))
+    moment = parse_time(raw) or _wordy(raw) or _slashed(raw)
+    if moment is not None and zone is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def _wordy(raw: str) -> datetime | None:
+    found = _WORDY.match(raw.casefold())
+    if not found or found.group(2) not in _MONTHS:
+        return None
+    day, _, year, hour, minute, second = found.groups()
+    try:
+        return datetime(  # noqa: DTZ001  (local time as written; the offset is unknown)
+            int(year), _MONTHS[found.group(2)], int(day), int(hour or 0), int(minute or 0),
+            int(second or 0),
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+def _slashed(raw: str) -> datetime | None:
+    for fmt in _SLASHED:
+        try:
+            return datetime.strptime(raw, fmt)  # noqa: DTZ007  (local time without offset)
+        except ValueError:
+            continue
     return None
