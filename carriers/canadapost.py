@@ -5,8 +5,12 @@ Docs read: Canada Post developer program "Get Tracking Details" / "Get Tracking 
 event-time, event-time-zone, event-description, event-site, event-province}`` newest first,
 ``expected-delivery-date`` / ``changed-expected-date``; ``tracking-summary/pin-summary``), the
 "Messages and Code Tables" page (``messages/message{code, description}``; 004 No Pin History,
-AA00x/E00x authorization, "Rejected by SLM Monitor" throttling) and the tracking scan event
-groups as tabulated by karrio's Canada Post connector.
+AA00x/E00x authorization, "Rejected by SLM Monitor" throttling) and its tracking scan event
+table (event-identifier with English/French description: 3000 electronic information submitted
+by shipper, 1300 accepted, 1415-1420 being returned to sender, 1411/1443 attempts, 1405/1406
+parcel lockers, 610-620 and 1461-1476 deliveries...), read as transcribed in karrio's Canada
+Post connector (``TRACKING_STATUS_MAPPING``, which cites the official page), plus karrio's older
+event groups for codes that table does not describe.
 """
 
 from __future__ import annotations

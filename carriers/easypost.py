@@ -2,9 +2,10 @@
 
 Documents read:
 
-* Tracker object, statuses and the 28 ``status_detail`` values: EasyPost/easypost-node
-  ``types/Tracker/TrackerStatus.d.ts``, ``TrackerStatusDetail.d.ts``, ``Tracker.d.ts`` (the
-  docs' Tracker object, https://www.easypost.com/docs/api#tracker-object)
+* Tracker object, statuses and the 28 ``status_detail`` values: docs.easypost.com/docs/trackers
+  ("status" / "status_detail" possible values; tracking_details; CarrierDetail
+  ``est_delivery_date_local``) and EasyPost/easypost-node ``types/Tracker/TrackerStatus.d.ts``,
+  ``TrackerStatusDetail.d.ts``, ``Tracker.d.ts``
 * list filters ``tracking_code`` / ``carrier``: ``TrackerListParameters.d.ts``; create is
   deduplicated per tracking code and carrier for three months (``Tracker.d.ts``)
 * error envelope ``{"error": {"code", "message", "errors"}}`` and ``TRACKER.CREATE.ERROR``:

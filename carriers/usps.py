@@ -5,7 +5,10 @@ Docs read: the USPS Tracking v3 OpenAPI (``status``/``statusCategory``/``statusS
 ``expectedDeliveryTimeStamp``/``predictedDeliveryDate``, 404 "Package with tracking number not
 found", the ``error{code,message,errors[]}`` envelope), developers.usps.com getting-started (60
 calls/hour default quota, OAuth ``/oauth2/v3/token``) and the USPS domestic scan event codes
-(Pub 199 Appendix G-4, as tabulated in USPS Web Tools clients).
+(Pub 199 Appendix G-4, as tabulated in USPS Web Tools clients: 02/52-56 notices left, 30 no
+access, 09/21-31 return-to-sender reasons, 71 rescheduled, 80-82 shipping partner), the USPS.com
+scripting for 04 Refused / 05 Undeliverable as Addressed ("being returned to the sender") and
+shipping-platform tables of the pre-shipment codes (GX label created, MA, 89, TM, OA, UA).
 """
 
 from __future__ import annotations
