@@ -37,8 +37,10 @@ pytestmark = pytest.mark.slow
 PARCELS = 60
 SCALE = 30_000.0  # virtual seconds per wall second: ~5 virtual days in ~15 s
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 07:00 in Jakarta
-MIN_KILLS_EACH = 1
-MAX_KILLS = 14
+MIN_KILLS_EACH = 1  # kills that landed inside a sweep, and inside a dispatch
+MIN_KILLS = 4
+MAX_KILLS = 12
+PHASE_WAIT = 20.0  # s to wait for the targeted phase before killing anyway
 
 
 def _seed(url: str) -> None:
@@ -189,11 +191,11 @@ def test_sigkill_during_sweep_and_dispatch_loses_and_repeats_nothing(tmp_path) -
     with serve_in_thread(now=clock.now) as sim:
         kills = 0
         while kills < MAX_KILLS and (
-            hit["sweep"] < MIN_KILLS_EACH or hit["dispatch"] < MIN_KILLS_EACH or kills < 6
+            hit["sweep"] < MIN_KILLS_EACH or hit["dispatch"] < MIN_KILLS_EACH or kills < MIN_KILLS
         ):
             proc = _daemon(url, sim.url, outbox, epoch, log)
             target = "dispatch" if kills % 2 else "sweep"
-            _wait_for(url, target, timeout=rng.uniform(1.5, 4.0))  # then kill it mid-work
+            _wait_for(url, target, timeout=PHASE_WAIT)  # start-up can be slow on a busy machine
             time.sleep(rng.uniform(0, 0.01))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
