@@ -4,6 +4,7 @@ frozen clock and a memory sender, and a merchant to work with."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -34,6 +36,18 @@ def _pg_available() -> bool:
 
 
 PG = _pg_available()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands run in-process configure logging (levels, handlers on CliRunner's streams);
+    put it back so one test's command never hides the next test's log lines."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)
