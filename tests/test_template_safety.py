@@ -13,7 +13,7 @@ from notifier.templating import MAX_RANGE, RenderLimit, RenderLimits, Templates
 
 TZ = "Asia/Jakarta"
 TEMPLATES = Templates()
-QUICK = 1.5  # s: every refused render below stops well within this (the budget is 2 s)
+QUICK = 3.0  # s: the step and size limits stop these long before the wall-clock backstop
 
 
 def render(source: str, templates: Templates = TEMPLATES, channel: str = "sms") -> str:
