@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:50:44.200792
+Create Date: 2026-11-26 03:47:46.263514
 """
 
 from collections.abc import Sequence
@@ -144,6 +144,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('order', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_merchant_id'), ['merchant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_order_number'), ['order_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_recipient_id'), ['recipient_id'], unique=False)
 
     op.create_table('shipment',
@@ -290,6 +291,7 @@ def downgrade() -> None:
     op.drop_table('shipment')
     with op.batch_alter_table('order', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_recipient_id'))
+        batch_op.drop_index(batch_op.f('ix_order_order_number'))
         batch_op.drop_index(batch_op.f('ix_order_merchant_id'))
 
     op.drop_table('order')

@@ -92,7 +92,7 @@ class Order(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id", index=True)
     external_id: str = Field(max_length=128)
-    order_number: str = Field(max_length=128)  # what the shopper sees, e.g. INV/2026/001
+    order_number: str = Field(max_length=128, index=True)  # what the shopper sees: INV/2026/001
     recipient_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
     status: str = Field(default="pending", max_length=32)  # pending, paid, cancelled, ...
     paid_at: datetime | None = _ts()
