@@ -264,3 +264,28 @@ class InboundMessage(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=200, unique=True)
     handled_as: str = Field(default="", max_length=32)  # opt_out, opt_in, status_reply, forwarded
     received_at: datetime = _ts(nullable=False)
+
+
+class Worker(SQLModel, table=True):
+    """A running daemon (one replica). Its heartbeat (``seen_at``) says it is alive; when the
+    heartbeat stops, another replica frees its leases at once (:mod:`notifier.store.workers`)."""
+
+    id: str = Field(primary_key=True, max_length=64)  # the owner name its leases carry
+    host: str = Field(default="", max_length=64)
+    pid: int = 0
+    started_at: datetime = _ts(nullable=False)
+    seen_at: datetime = _ts(nullable=False, index=True)  # the last heartbeat, database time
+
+
+class JobLock(SQLModel, table=True):
+    """One row per scheduled singleton job (order sources, housekeeping, digests...): whoever
+    holds the row runs the job, once across replicas per interval."""
+
+    __tablename__ = "job_lock"
+
+    name: str = Field(primary_key=True, max_length=64)
+    owner: str | None = Field(default=None, max_length=64)  # the worker running it now
+    locked_until: datetime | None = _ts()  # renewed by the owner's heartbeat while it runs
+    started_at: datetime | None = _ts()  # the last run's start, database time
+    finished_at: datetime | None = _ts()
+    runs: int = 0
