@@ -13,7 +13,15 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,6 +93,19 @@ class DispatchSettings(_Section):
     backoff_base: float = Field(30.0, gt=0)  # s, doubled per attempt, with jitter
     backoff_max: float = Field(3600.0, gt=0)  # s
     sender_pause: float = Field(900.0, gt=0)  # s a sender rests after an auth failure
+
+
+class WorkersSettings(_Section):
+    """Replicas: each daemon's heartbeat, and when the others give up on it."""
+
+    heartbeat: float = Field(5.0, gt=0)  # s between a daemon's heartbeats
+    dead_after: float = Field(30.0, gt=0)  # s without a heartbeat: its leases are freed
+
+    @model_validator(mode="after")
+    def _margin(self) -> WorkersSettings:
+        if self.dead_after < 3 * self.heartbeat:
+            raise ValueError("dead_after must be at least 3 heartbeats")
+        return self
 
 
 class NotifyDefaults(_Section):
@@ -234,6 +255,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     poll: PollSettings = PollSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    workers: WorkersSettings = WorkersSettings()
     notify: NotifyDefaults = NotifyDefaults()
     senders: SendersSettings = SendersSettings()
     carriers: dict[str, CarrierSettings] = {}
