@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier.runtime import Runtime
 from notifier.web import api, pages
+from notifier.web.limits import BodyLimit
 
 
 def create_app(rt: Runtime) -> FastAPI:
@@ -21,6 +22,7 @@ def create_app(rt: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = rt
+    app.add_middleware(BodyLimit)  # 413 for oversized bodies before any route reads them
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")  # shopper pages' CSS/JS, no CDN
