@@ -1,8 +1,14 @@
 """The daemon: APScheduler jobs wired to the stages, and the web app, in one process.
 
-Jobs coalesce and never overlap themselves (``max_instances=1``). SIGTERM/SIGINT stop new runs,
-let the running ones finish (in-flight sends included), release this process's leases and exit 0.
-After a SIGKILL nothing is lost: leases expire and the next process resumes from the database.
+Jobs coalesce and never overlap themselves (``max_instances=1``). The tracking sweep and
+dispatch run in every replica (their rows are leased); the other jobs are singletons that run
+once per interval across all replicas (:func:`notifier.store.workers.claim`). A heartbeat thread
+keeps this process's ``worker`` row fresh and frees the leases of replicas that died.
+
+SIGTERM/SIGINT stop new runs, let the running ones finish (in-flight sends included), release
+this process's leases and locks, remove its worker row and exit 0. After a SIGKILL nothing is
+lost: another replica frees the leases once the heartbeat is ``workers.dead_after`` old (or they
+expire), and the next process resumes from the database.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from sqlmodel import col
 
 from notifier import alerts, metrics
 from notifier.orders.poller import poll_sources
-from notifier.pipeline import delays, dispatch, poll
-from notifier.runtime import Runtime
+from notifier.pipeline import circuit, delays, dispatch, poll
+from notifier.runtime import Runtime, worker_id
+from notifier.store import workers
 from notifier.store.lease import release
 from notifier.store.models import Notification, NotificationState, Shipment
 from notifier.web.app import create_app
@@ -38,6 +45,10 @@ HOUSEKEEPING_EVERY = 300.0  # s
 ALERTS_EVERY = 300.0  # s
 DIGESTS_EVERY = 600.0  # s
 SHORTEST_INTERVAL = 0.5  # s; compressed (demo) intervals stay at least this long
+# Jobs that run once per interval across replicas; the sweep and dispatch lease rows instead.
+SINGLETONS = frozenset(
+    {"delay_scan", "order_sources", "housekeeping", "merchant_alerts", "merchant_digests"}
+)
 
 
 class _Server(uvicorn.Server):
@@ -51,7 +62,9 @@ class _Server(uvicorn.Server):
 class Daemon:
     """One notifier process: scheduled stages plus the HTTP server."""
 
-    def __init__(self, rt: Runtime, *, serve_http: bool = True, time_compression: float = 1.0):
+    def __init__(
+        self, rt: Runtime, *, serve_http: bool = True, time_compression: float | None = None
+    ):
         self.rt = rt
         self.serve_http = serve_http
         self.stop_event = asyncio.Event()
@@ -60,8 +73,21 @@ class Daemon:
         self.running = 0
         self.idle = asyncio.Event()
         self.idle.set()
-        self.compression = time_compression  # the demo runs scheduled jobs faster too
+        # Under an accelerated clock (the demo, campaigns) scheduled jobs run faster too.
+        scale = float(getattr(rt.clock, "scale", 1.0))
+        self.compression = time_compression if time_compression is not None else scale
         self.runs: dict[str, int] = {}
+        self.held: dict[str, int] = {}  # singleton runs skipped: another replica had the job
+        self.intervals: dict[str, float] = {}
+        st = rt.settings.workers
+        self.heartbeat = workers.Heartbeat(
+            rt.engine,
+            lambda: self.rt.worker,
+            self._fenced,
+            every=st.heartbeat,
+            dead_after=st.dead_after,
+        )
+        circuit.protect(rt)
 
     @property
     def port(self) -> int | None:
@@ -76,18 +102,46 @@ class Daemon:
                 return
             self.running += 1
             self.idle.clear()
+            mine = False
             try:
+                mine = name not in SINGLETONS or await asyncio.to_thread(self._claim, name)
+                if not mine:
+                    self.held[name] = self.held.get(name, 0) + 1
+                    return
                 await job()
                 self.runs[name] = self.runs.get(name, 0) + 1
             except Exception:  # a crashing job is logged and retried on its next run
                 metrics.JOB_FAILURES.labels(name).inc()
                 log.exception("job.crashed", job=name)
             finally:
+                if mine and name in SINGLETONS:
+                    await asyncio.to_thread(self._finish, name)
                 self.running -= 1
                 if self.running == 0:
                     self.idle.set()
 
         return run
+
+    def _claim(self, name: str) -> bool:
+        with self.rt.sessions() as session, session.begin():
+            every = self.intervals[name]
+            hold = self.rt.settings.workers.dead_after
+            start = workers.claim(session, name, self.rt.worker, every=every, hold=hold)
+        if start is not None:
+            log.info("job.claimed", job=name, worker=self.rt.worker, at=start.isoformat())
+        return start is not None
+
+    def _finish(self, name: str) -> None:
+        try:
+            with self.rt.sessions() as session, session.begin():
+                workers.finish(session, name, self.rt.worker)
+        except sa.exc.SQLAlchemyError as err:  # the lock lapses after dead_after anyway
+            log.warning("job.unlock_failed", job=name, error=str(err))
+
+    def _fenced(self) -> str:
+        """We were presumed dead and our leases handed out: carry on under a new id."""
+        self.rt.worker = worker_id()
+        return self.rt.worker
 
     def _schedule(self) -> None:
         st = self.rt.settings
@@ -107,6 +161,7 @@ class Daemon:
             ),
         }
         for name, (job, every) in jobs.items():
+            self.intervals[name] = every
             self.scheduler.add_job(
                 self._guard(name, job),
                 "interval",
@@ -154,6 +209,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
+        await asyncio.to_thread(self.heartbeat.start)
         self._schedule()
         self.scheduler.start()
         serving = None
@@ -190,6 +246,7 @@ class Daemon:
             self.server.should_exit = True
             await serving
         released = await asyncio.to_thread(self._release)
+        await asyncio.to_thread(self.heartbeat.stop)
         log.info("daemon.stopped", worker=self.rt.worker, released=released)
 
     def _release(self) -> int:
