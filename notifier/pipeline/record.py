@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from carriers.base import ErrorKind, Status, TrackingEvent, TrackingResult
@@ -19,7 +20,6 @@ from notifier.pipeline import schedule
 from notifier.pipeline.detect import Facts, NewEvent, Rules, detect
 from notifier.pipeline.outbox import Party, feedback_trigger, notification_rows
 from notifier.runtime import Runtime
-from notifier.store.lease import insert_ignoring
 from notifier.store.models import Notification, Shipment
 from notifier.store.models import TrackingEvent as EventRow
 
@@ -108,12 +108,12 @@ def record_chunk(
             status = update.get("status", item.shipment.status)
             out.by_status[status] = out.by_status.get(status, 0) + 1
         _update_shipments(session, updates, rt.worker)
-        inserted = insert_ignoring(
+        inserted = insert_new(
             session,
             Notification,
             rows,
             ["dedupe_key"],
-            returning=[Notification.trigger, Notification.channel],
+            [Notification.trigger, Notification.channel],
         )
     out.new_events = sum(len(v) for v in new.values())
     out.notifications = len(inserted)
@@ -136,12 +136,12 @@ def _insert_events(
             fp = fingerprint(event)
             order[(item.id, fp)] = NewEvent(event.status, to_utc(event.time, item.party.tz))
             rows.append(_event_row(item.id, seq, fp, event, item.party.tz, now))
-    inserted = insert_ignoring(
+    inserted = insert_new(
         session,
         EventRow,
         rows,
         ["shipment_id", "fingerprint"],
-        returning=[EventRow.shipment_id, EventRow.fingerprint, EventRow.seq],
+        [EventRow.shipment_id, EventRow.fingerprint, EventRow.seq],
     )
     new: dict[int, list[tuple[int, NewEvent]]] = {}
     for shipment_id, fp, seq in inserted:
@@ -285,6 +285,24 @@ def _after(
         delay_open=before.delay_open,
         delay_episode=before.delay_episode,
     )
+
+
+def insert_new(
+    session: Any, model: Any, rows: list[dict[str, Any]], conflict: list[str], returning: list[Any]
+) -> list[Any]:
+    """INSERT ``rows`` skipping those that collide on ``conflict``; the ``returning`` columns of
+    the rows inserted.
+
+    A Core statement on the session's connection: SQLAlchemy pages the rows into multi-row
+    ``INSERT ... VALUES (...), (...) RETURNING`` statements (insertmanyvalues), one round trip
+    per page. (The ORM's bulk insert of the same statement compiled and sent one per row.)
+    """
+    if not rows:
+        return []
+    conn = session.connection()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(model.__table__).on_conflict_do_nothing(index_elements=conflict)
+    return list(conn.execute(stmt.returning(*returning), rows).all())
 
 
 def _update_shipments(session: Any, updates: list[dict[str, Any]], owner: str) -> None:
