@@ -279,10 +279,10 @@ async def run(args: argparse.Namespace, url: str, engine: Engine, folder: Path) 
         )
     before = await ceiling(url, nums, args.concurrency)
     trips = RoundTrips(engine)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with profiled(args.profile):
         stats = await poll.sweep(rt)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     trips.close()
     after = await ceiling(url, nums, args.concurrency)
     await rt.carriers.aclose()
@@ -304,6 +304,7 @@ async def run(args: argparse.Namespace, url: str, engine: Engine, folder: Path) 
         "db_round_trips": trips.count,
         "round_trips_per_shipment": round(trips.count / max(1, stats.shipments), 4),
         "us_per_shipment": round(seconds * 1e6 / max(1, stats.shipments), 1),
+        "cpu_us_per_shipment": round(cpu * 1e6 / max(1, stats.shipments), 1),
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_source": PEAK_RSS_SOURCE,
         "carrier_calls": stats.calls,

@@ -3,6 +3,7 @@ cause, written together in one transaction (invariant 1: nothing is lost)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
@@ -11,12 +12,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col
 
 from carriers.base import ErrorKind, Status, TrackingEvent, TrackingResult
 from notifier import metrics
-from notifier.pipeline import schedule
+from notifier.pipeline import bulk, schedule
 from notifier.pipeline.detect import Facts, NewEvent, Rules, detect
 from notifier.pipeline.outbox import Party, feedback_trigger, notification_rows
 from notifier.runtime import Runtime
@@ -43,11 +42,11 @@ class Loaded:
 
     shipment: Shipment
     party: Party
+    id: int = field(init=False)  # the shipment's; read for every outcome, so kept at hand
 
-    @property
-    def id(self) -> int:
+    def __post_init__(self) -> None:
         assert self.shipment.id is not None
-        return self.shipment.id
+        object.__setattr__(self, "id", self.shipment.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +91,39 @@ def to_utc(moment: datetime | None, tz: tzinfo) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+EVENT_COLUMNS = (
+    "shipment_id",
+    "fingerprint",
+    "seq",
+    "time",
+    "time_raw",
+    "status",
+    "raw_code",
+    "location",
+    "description",
+    "created_at",
+)
+
+
 def record_chunk(
     rt: Runtime, chunk: Sequence[Loaded], outcomes: dict[int, Outcome], now: datetime
 ) -> Recorded:
     """Write the chunk's outcomes in one transaction; shipments whose lease we lost are skipped."""
     out = Recorded()
     with rt.sessions() as session, session.begin():
-        new = _insert_events(session, chunk, outcomes, now)
+        conn = session.connection()
+        db_value = bulk.converter(conn)
+        new = _insert_events(conn, db_value, chunk, outcomes, now)
         updates, rows = [], []
         for item in chunk:
-            outcome = outcomes.get(item.id, Outcome(error="no outcome recorded"))
+            outcome = outcomes.get(item.id, NO_OUTCOME)
             update, notes = _apply(rt, item, outcome, new.get(item.id, []), now)
             updates.append(update)
             rows.extend(notes)
             status = update.get("status", item.shipment.status)
             out.by_status[status] = out.by_status.get(status, 0) + 1
-        _update_shipments(session, updates, rt.worker)
-        inserted = insert_new(
-            session,
-            Notification,
-            rows,
-            ["dedupe_key"],
-            [Notification.trigger, Notification.channel],
-        )
+        _update_shipments(conn, updates, rt.worker)
+        inserted = _insert_notifications(conn, rows)
     out.new_events = sum(len(v) for v in new.values())
     out.notifications = len(inserted)
     metrics.EVENTS.inc(out.new_events)
@@ -123,26 +132,33 @@ def record_chunk(
     return out
 
 
+NO_OUTCOME = Outcome(error="no outcome recorded")
+
+
 def _insert_events(
-    session: Any, chunk: Sequence[Loaded], outcomes: dict[int, Outcome], now: datetime
+    conn: sa.Connection,
+    db_value: Any,
+    chunk: Sequence[Loaded],
+    outcomes: dict[int, Outcome],
+    now: datetime,
 ) -> dict[int, list[NewEvent]]:
     """Insert every event of the chunk, skipping known ones; the new ones per shipment, in order."""
     rows, order = [], {}
+    created = db_value(now)
     for item in chunk:
-        result = outcomes.get(item.id, Outcome()).result
+        outcome = outcomes.get(item.id)
+        result = outcome.result if outcome else None
         if result is None or result.error is not None:
             continue
+        tz = item.party.tz
         for seq, event in enumerate(result.events):
             fp = fingerprint(event)
-            order[(item.id, fp)] = NewEvent(event.status, to_utc(event.time, item.party.tz))
-            rows.append(_event_row(item.id, seq, fp, event, item.party.tz, now))
-    inserted = insert_new(
-        session,
-        EventRow,
-        rows,
-        ["shipment_id", "fingerprint"],
-        [EventRow.shipment_id, EventRow.fingerprint, EventRow.seq],
-    )
+            moment = to_utc(event.time, tz)
+            order[(item.id, fp)] = NewEvent(event.status, moment)
+            rows.append(_event_row(item.id, seq, fp, event, db_value(moment), created))
+    table = EventRow.__table__  # type: ignore[attr-defined]
+    conflict = ["shipment_id", "fingerprint"]
+    inserted = bulk.insert_new(conn, table, EVENT_COLUMNS, rows, conflict, EVENT_COLUMNS[:3])
     new: dict[int, list[tuple[int, NewEvent]]] = {}
     for shipment_id, fp, seq in inserted:
         new.setdefault(shipment_id, []).append((seq, order[(shipment_id, fp)]))
@@ -150,25 +166,32 @@ def _insert_events(
 
 
 def _event_row(
-    shipment_id: int, seq: int, fp: str, event: TrackingEvent, tz: tzinfo, now: datetime
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "shipment_id": shipment_id,
-        "fingerprint": fp,
-        "seq": seq,
-        "time": to_utc(event.time, tz),
-        "time_raw": event.time.isoformat() if event.time else None,
-        "status": event.status.value,
-        "raw_code": event.raw_code,
-        "location": event.location,
-        "description": event.description or "",
-        "created_at": now,
-    }
-    for key, limit in TEXT_LIMITS.items():
-        value = row[key]
-        if isinstance(value, str):
-            row[key] = value[:limit]
-    return row
+    shipment_id: int, seq: int, fp: str, event: TrackingEvent, moment: Any, created: Any
+) -> tuple[Any, ...]:
+    """The event's values in EVENT_COLUMNS order, texts cut to their columns' sizes."""
+    return (
+        shipment_id,
+        fp,
+        seq,
+        moment,
+        event.time.isoformat()[: TEXT_LIMITS["time_raw"]] if event.time else None,
+        event.status.value,
+        event.raw_code[: TEXT_LIMITS["raw_code"]] if event.raw_code else event.raw_code,
+        event.location[: TEXT_LIMITS["location"]] if event.location else event.location,
+        (event.description or "")[: TEXT_LIMITS["description"]],
+        created,
+    )
+
+
+def _insert_notifications(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The outbox rows (duplicates by dedupe_key skipped); (trigger, channel) of those inserted."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    table = Notification.__table__  # type: ignore[attr-defined]
+    funcs = bulk.converters(conn, table, columns)
+    values = [bulk.convert([row.get(c) for c in columns], funcs) for row in rows]
+    return bulk.insert_new(conn, table, columns, values, ["dedupe_key"], ["trigger", "channel"])
 
 
 def _apply(
@@ -216,12 +239,7 @@ def _apply(
         }
         return update, []
     after = _after(before, result, new_events, now, timedelta(days=poll.expire_after_days))
-    rules = Rules(
-        tz=tz,
-        stall=timedelta(hours=party.prefs.stall_hours),
-        pickup_stall=timedelta(hours=party.prefs.pickup_stall_hours),
-        disabled=frozenset(party.prefs.disabled_triggers),
-    )
+    rules = _rules(party.prefs, tz)
     decision = detect(before, after, new_events, now, rules)
     rows = notification_rows(party, sh.id, decision.triggers, now)
     delivered_at = sh.delivered_at
@@ -257,6 +275,22 @@ def _apply(
     return update, rows
 
 
+@functools.lru_cache(maxsize=256)
+def _rules_of(stall: float, pickup: float, disabled: tuple[str, ...], tz: tzinfo) -> Rules:
+    return Rules(
+        tz=tz,
+        stall=timedelta(hours=stall),
+        pickup_stall=timedelta(hours=pickup),
+        disabled=frozenset(disabled),
+    )
+
+
+def _rules(prefs: Any, tz: tzinfo) -> Rules:
+    """The merchant's detection rules in the shopper's zone (few distinct ones: cached)."""
+    disabled = tuple(prefs.disabled_triggers)
+    return _rules_of(prefs.stall_hours, prefs.pickup_stall_hours, disabled, tz)
+
+
 def _after(
     before: Facts,
     result: TrackingResult | None,
@@ -287,36 +321,15 @@ def _after(
     )
 
 
-def insert_new(
-    session: Any, model: Any, rows: list[dict[str, Any]], conflict: list[str], returning: list[Any]
-) -> list[Any]:
-    """INSERT ``rows`` skipping those that collide on ``conflict``; the ``returning`` columns of
-    the rows inserted.
-
-    A Core statement on the session's connection: SQLAlchemy pages the rows into multi-row
-    ``INSERT ... VALUES (...), (...) RETURNING`` statements (insertmanyvalues), one round trip
-    per page. (The ORM's bulk insert of the same statement compiled and sent one per row.)
-    """
-    if not rows:
-        return []
-    conn = session.connection()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(model.__table__).on_conflict_do_nothing(index_elements=conflict)
-    return list(conn.execute(stmt.returning(*returning), rows).all())
-
-
-def _update_shipments(session: Any, updates: list[dict[str, Any]], owner: str) -> None:
-    """One executemany; a row whose lease another worker took meanwhile is left alone."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for update in updates:  # failures and successes set different columns
-        shapes.setdefault(tuple(sorted(update)), []).append(update | {"_owner": owner})
+def _update_shipments(conn: sa.Connection, updates: list[dict[str, Any]], owner: str) -> None:
+    """One executemany per shape of update (failures and successes set different columns);
+    a row whose lease another worker took meanwhile is left alone."""
+    table = Shipment.__table__  # type: ignore[attr-defined]
+    shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for update in updates:
+        keys = tuple(sorted(k for k in update if k != "_id"))
+        shapes.setdefault(keys, []).append((*(update[k] for k in keys), update["_id"], owner))
     for keys, rows in shapes.items():
-        stmt = (
-            sa.update(Shipment)
-            .where(
-                col(Shipment.id) == sa.bindparam("_id"),
-                col(Shipment.lease_owner) == sa.bindparam("_owner"),
-            )
-            .values({c: sa.bindparam(c) for c in keys if c != "_id"})
-        )
-        session.connection().execute(stmt, rows)
+        funcs = bulk.converters(conn, table, keys)
+        values = [bulk.convert(list(row), funcs) for row in rows]
+        bulk.update_many(conn, table, keys, ["id", "lease_owner"], values)
