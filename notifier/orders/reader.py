@@ -118,7 +118,10 @@ def _decode(data: bytes) -> str:
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileError("an old Excel workbook (.xls): in Excel use Save As > CSV UTF-8")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")  # Excel's "Unicode text": tab-separated UTF-16
+        try:
+            text = data.decode("utf-16")  # Excel's "Unicode text": tab-separated UTF-16
+        except UnicodeDecodeError as err:  # cut short (an odd byte count) or a lone surrogate
+            raise FileError(f"not UTF-16 text (bad bytes at offset {err.start})") from err
     elif b"\x00" in data[:8192]:
         raise FileError("a binary file, not CSV or JSON Lines")
     else:
