@@ -105,6 +105,7 @@ def build_context(job: Job, *, locale: str, public_url: str, secret: str) -> dic
         "return": None,
         "refund": None,
         "unsubscribe_url": None,
+        "digest": None,  # parcel_digest only: set by dispatch from notifier.pipeline.digest
     }
     if n.trigger == "feedback_request":
         ctx["feedback_url"] = brand.get("review_url") or tracking or public_url
@@ -149,12 +150,12 @@ def address(job: Job) -> str | None:
     return rec.email if job.notification.channel == "email" else rec.phone
 
 
-def _metadata(job: Job, ctx: dict[str, Any]) -> dict[str, str]:
+def _metadata(job: Job, ctx: dict[str, Any], trigger: str) -> dict[str, str]:
     """What a sender needs beyond the text: our ids, and for Twilio the merchant's own choices
     (its approved WhatsApp template for this trigger and language, its fallback, its SMS budget)
     and the values a WhatsApp template is filled with."""
     n, settings = job.notification, job.merchant.settings or {}
-    meta = {"notification_id": str(n.id), "trigger": n.trigger}
+    meta = {"notification_id": str(n.id), "trigger": trigger}
     own = (settings.get("senders") or {}).get("twilio") or {}
     budget = settings.get("sms_segment_budget") or own.get("sms_segment_budget")
     if n.channel == "sms" and budget:
@@ -163,7 +164,7 @@ def _metadata(job: Job, ctx: dict[str, Any]) -> dict[str, str]:
         meta |= template_variables(ctx, ctx["locale"])
         if own.get("whatsapp_fallback"):
             meta["whatsapp_fallback"] = str(own["whatsapp_fallback"])
-        by_locale = (own.get("whatsapp_templates") or {}).get(n.trigger) or {}
+        by_locale = (own.get("whatsapp_templates") or {}).get(trigger) or {}
         sid = by_locale.get(ctx["locale"]) or by_locale.get(ctx["locale"].split("-")[0])
         if sid:
             meta["content_sid"] = str(sid)
@@ -181,15 +182,24 @@ def _session_open(job: Job, now: datetime) -> bool:
 
 
 def outgoing(
-    job: Job, to: str, rendered: Any, ctx: dict[str, Any], now: datetime
+    job: Job,
+    to: str,
+    rendered: Any,
+    ctx: dict[str, Any],
+    now: datetime,
+    *,
+    trigger: str | None = None,
 ) -> OutgoingMessage:
+    """The message for ``job``; ``trigger`` is what was rendered when it is not the row's own
+    (``parcel_digest`` for a digest sent under its first row)."""
     n = job.notification
     assert n.id is not None
+    trigger = trigger or n.trigger
     return OutgoingMessage(
         notification_id=n.id,
         dedupe_key=n.dedupe_key,
         merchant_id=n.merchant_id,
-        trigger=n.trigger,
+        trigger=trigger,
         channel=n.channel,
         to=to,
         to_name=job.recipient.name or "",
@@ -201,5 +211,5 @@ def outgoing(
         reply_to=ctx["shop"]["cs_email"],
         unsubscribe_url=ctx["unsubscribe_url"],
         session_open=_session_open(job, now),
-        metadata=_metadata(job, ctx),
+        metadata=_metadata(job, ctx, trigger),
     )

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from notifier.pipeline import digest
 from notifier.pipeline.detect import Trigger, quiet_until
+from notifier.pipeline.digest import ORDER_TRIGGERS
 from notifier.settings import NotifyDefaults
 from notifier.store.lease import insert_ignoring
 from notifier.store.models import (
@@ -28,10 +30,6 @@ from notifier.store.models import (
     Shipment,
 )
 
-# Triggers about the order as a whole: deduplicated per order, not per parcel.
-ORDER_TRIGGERS = frozenset(
-    {"order_confirmed", "feedback_request", "return_update", "refund_update"}
-)
 PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 
 
@@ -93,6 +91,8 @@ def channel_plan(party: Party, trigger: str) -> list[tuple[str, str | None]]:
 
 
 def dedupe_key(order_id: int, shipment_id: int | None, trigger: str, episode: str, ch: str) -> str:
+    """Order-level news (:data:`ORDER_TRIGGERS`, defined beside the digest, which never holds
+    it) once per order; a parcel's news once per parcel."""
     if trigger in ORDER_TRIGGERS or shipment_id is None:
         return f"o{order_id}:{trigger}:{episode}:{ch}"
     return f"s{shipment_id}:{trigger}:{episode}:{ch}"
@@ -106,16 +106,18 @@ def notification_rows(
     *,
     not_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows for the outbox; quiet hours set ``not_before`` for SMS and WhatsApp."""
+    """Rows for the outbox; quiet hours set ``not_before`` for SMS and WhatsApp, and a digest
+    merchant's parcel news waits for the order's digest time (:func:`digest.holds`)."""
     assert party.order.id is not None
     rows = []
     for trig in triggers:
         if trig.name in party.prefs.disabled_triggers:
             continue
+        when = _held(party, shipment_id, trig.name, not_before or now)
         for channel, reason in channel_plan(party, trig.name):
             if trig.suppressed_by:
                 reason = f"superseded by {trig.suppressed_by}"
-            due = _due(party, channel, not_before or now)
+            due = _due(party, channel, when)
             rows.append(
                 {
                     "merchant_id": party.merchant.id,
@@ -138,6 +140,14 @@ def notification_rows(
                 }
             )
     return rows
+
+
+def _held(party: Party, shipment_id: int | None, trigger: str, when: datetime) -> datetime:
+    """``when``, or the next digest time in the shopper's zone for news the digest holds: every
+    parcel of the order that changes before then shares it, so dispatch sends one message."""
+    if not digest.holds(party.merchant, shipment_id, trigger):
+        return when
+    return digest.release_at(when, party.tz, digest.digest_time(party.merchant))
 
 
 def _due(party: Party, channel: str, when: datetime) -> datetime:

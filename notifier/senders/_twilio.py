@@ -6,7 +6,9 @@
 twilio/twilio-oai). Twilio answers 201 with the message resource (``sid`` is our provider id)
 or an error body ``{"code", "message", "more_info", "status"}``; the codes are listed at
 https://www.twilio.com/docs/api/errors. ``StatusCallback`` points every message at our
-``/webhooks/twilio/status`` so the callbacks can follow it after acceptance.
+``/webhooks/twilio/status?n=<notification id>``, so the callbacks can follow it after acceptance
+and find its notification even before the dispatcher recorded the message SID (Twilio signs the
+full URL, query included, and ``RequestValidator`` checks it that way).
 """
 
 from __future__ import annotations
@@ -147,10 +149,7 @@ class TwilioSender:
         or ``messaging_service_sid``, ``body`` or ``content_sid``...) and our status callback;
         returns the message SID and Twilio's initial status (queued, or accepted with a
         Messaging Service)."""
-        params = {
-            **fields,
-            "status_callback": message.status_callback or self.status_callback,
-        }
+        params = {**fields, "status_callback": self.callback_url(message)}
         try:
             instance = await self._pool.run(lambda client: _create(client, params))
         except Refused as err:
@@ -167,6 +166,16 @@ class TwilioSender:
             how="template" if "content_sid" in fields else "body",
         )
         return SendResult(instance.sid, str(instance.status or "queued"))
+
+    def callback_url(self, message: OutgoingMessage) -> str:
+        """Where Twilio reports this message's status: the message's own URL if it has one,
+        else our webhook with the notification id (none for a message without a row, such as
+        ``send-test``'s)."""
+        if message.status_callback:
+            return message.status_callback
+        if message.notification_id > 0:
+            return f"{self.status_callback}?n={message.notification_id}"
+        return self.status_callback
 
     def error(self, err: Refused) -> SendError:
         """The send error for one Twilio error answer (see TWILIO_ERRORS)."""

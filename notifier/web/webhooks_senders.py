@@ -3,13 +3,16 @@
 Every route: refuse an oversized body (413, before reading it whole), verify the provider's
 signature (403 when missing or wrong, before anything is touched), parse (400 when malformed),
 call one function of :mod:`notifier.pipeline.callbacks`, answer. A replay answers 200 and
-changes nothing; a callback about a message whose send is still being recorded answers 503
-with Retry-After; our own crash answers 500. Providers retry on both.
+changes nothing; our own crash answers 500, which providers retry. A Twilio status callback
+about a message whose send is still being recorded is recorded early and answered 200 (Twilio
+does not retry status callbacks); a SendGrid event about one answers 503 with Retry-After
+(SendGrid retries).
 
 * Twilio (https://www.twilio.com/docs/usage/webhooks/webhooks-security): ``X-Twilio-Signature``
   is checked with the library's ``RequestValidator`` and ``senders.twilio.auth_token`` against
   the URL Twilio called, i.e. ``server.public_url`` + path + query (behind a proxy the request's
-  own host is not the one Twilio signed).
+  own host is not the one Twilio signed). The query matters: the senders' ``StatusCallback`` is
+  ``.../webhooks/twilio/status?n=<notification id>`` and Twilio signs it whole.
 * SendGrid (Event Webhook security features): the ECDSA signature of timestamp + raw body is
   checked with the library's ``EventWebhook`` and ``senders.sendgrid.webhook_public_key``. No
   freshness window is applied to the timestamp: SendGrid retries for up to 24 h and every event
@@ -42,7 +45,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 TWILIO_MAX_BODY = 64 * 1024  # bytes: a 1,600-character body and a few dozen fields fit easily
 SENDGRID_MAX_BODY = 8 * 1024 * 1024  # bytes: SendGrid posts events in batches
-RETRY_AFTER = 30  # s, asked of a provider whose callback came while the send was recorded
+RETRY_AFTER = 30  # s, asked of SendGrid when an event came while its send was recorded
 T = TypeVar("T")
 
 

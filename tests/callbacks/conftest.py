@@ -103,6 +103,7 @@ def sent(
     *,
     state: str = NotificationState.SENT,
     trigger: str = "shipped",
+    attempts: int = 1,
     **extra: Any,
 ) -> int:
     """A notification of ``shipment`` on ``channel`` that dispatch handed to the provider."""

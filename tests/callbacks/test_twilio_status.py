@@ -8,7 +8,8 @@ from sqlmodel import select
 from structlog.testing import capture_logs
 from twilio.request_validator import RequestValidator
 
-from notifier.pipeline import callbacks, dispatch
+from notifier.pipeline import dispatch
+from notifier.pipeline.callbacks import twilio_status
 from notifier.store.models import Merchant, Notification, ProviderEvent, Recipient
 from tests.callbacks.conftest import (
     AUTH_TOKEN,
@@ -177,19 +178,27 @@ async def test_63016_requeues_as_a_template(rt, merchant, client):
     assert got.state == "pending" and got.next_attempt_at == rt.clock.now()
     assert got.context["whatsapp_template"] is True and got.context["status"] == "pending"
     assert "63016" in got.last_error and "template" in got.last_error
-    # while dispatch sends it again, the new message's callback (our id in the URL) must wait:
-    # the row still carries the refused message's "failed" status
+    # while dispatch sends it again, the new message's callback (our id in the URL) is recorded
+    # early, although the row still carries the refused message's "failed" status
     jobs = dispatch.lease_due(rt, rt.clock.now(), 10)
     early = await post_twilio(client, f"{PATH}?n={nid}", status("mem-1", "sent"))
-    assert early.status_code == 503 and events(rt) == 1  # only SM10's "failed"
+    assert early.status_code == 200 and early.json()["result"] == "early"
+    assert note(rt, nid).state == "sending" and events(rt) == 2
     verdicts = [await dispatch.send_one(rt, job) for job in jobs]
     for v, job in zip(verdicts, jobs, strict=True):
         v.attempt = job.notification.attempts
     dispatch.record(rt, verdicts, rt.clock.now())
     resent = note(rt, nid)
-    assert resent.state == "sent" and resent.provider_message_id == "mem-1"
-    again = await post_twilio(client, f"{PATH}?n={nid}", status("mem-1", "sent"))  # the retry
-    assert again.json()["result"] == "applied" and note(rt, nid).provider_status == "sent"
+    assert (resent.state, resent.provider_message_id, resent.provider_status) == (
+        "sent",
+        "mem-1",
+        "sent",  # what the callback said, not "accepted"
+    )
+    assert resent.last_error is None
+    again = await post_twilio(client, f"{PATH}?n={nid}", status("mem-1", "sent"))  # a replay
+    assert again.json()["result"] == "duplicate" and note(rt, nid).provider_status == "sent"
+    late = await post_twilio(client, PATH, status("SM10", "failed", ErrorCode="63016"))
+    assert late.json()["result"] == "unknown"  # the refused message's SID is no longer the row's
     # if the template is refused too, it is not requeued forever
     await post_twilio(client, PATH, status(resent.provider_message_id, "failed", ErrorCode="63016"))
     final = note(rt, nid)
@@ -246,30 +255,13 @@ async def test_63016_without_fallback_just_fails(rt, merchant, client):
         assert len(session.exec(select(Notification)).all()) == 1
 
 
-async def test_callback_during_the_send_asks_for_a_retry(rt, merchant, client):
-    sh = parcel(rt, merchant)
-    nid = sent(rt, sh, "sms", None, state="sending")
-    path = f"{PATH}?n={nid}"
-    resp = await post_twilio(client, path, status("SM14", "delivered"))
-    assert resp.status_code == 503 and resp.headers["retry-after"] == "30"
-    assert events(rt) == 0 and note(rt, nid).state == "sending"
-    with rt.sessions() as session, session.begin():  # dispatch records the send
-        session.execute(
-            sa.update(Notification).values(
-                state="sent", provider_message_id="SM14", provider_status="accepted"
-            )
-        )
-    resp = await post_twilio(client, path, status("SM14", "delivered"))
-    assert resp.json()["result"] == "applied" and note(rt, nid).state == "delivered"
-
-
 async def test_our_crash_is_500_and_rolls_back(rt, merchant, client, monkeypatch):
     nid = sent(rt, parcel(rt, merchant), "sms", "SM15")
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(callbacks, "_apply_twilio", boom)
+    monkeypatch.setattr(twilio_status, "_apply_twilio", boom)
     with capture_logs() as logs:
         resp = await post_twilio(client, PATH, status("SM15", "delivered"))
     assert resp.status_code == 500 and events(rt) == 0

@@ -18,7 +18,7 @@ from tests.senders.helpers import PHONE, PUBLIC_URL, message, settings
 
 SMS_FROM = "+15005550006"
 SERVICE = "MG" + "a1" * 16
-CALLBACK = f"{PUBLIC_URL}/webhooks/twilio/status"
+CALLBACK = f"{PUBLIC_URL}/webhooks/twilio/status?n=42"  # helpers.message: notification 42
 
 
 def make(server: Served[TwilioStandIn], **config: Any) -> TwilioSmsSender:

@@ -56,7 +56,7 @@ async def test_business_initiated_messages_go_as_the_approved_template(
         "From": f"whatsapp:{WA_FROM}",
         "ContentSid": SHIPPED_ID,
         "ContentVariables": form["ContentVariables"],
-        "StatusCallback": f"{PUBLIC_URL}/webhooks/twilio/status",
+        "StatusCallback": f"{PUBLIC_URL}/webhooks/twilio/status?n=42",  # our notification id
     }
     assert json.loads(form["ContentVariables"]) == {
         "1": "Rina",

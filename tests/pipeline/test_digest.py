@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from notifier.orders import digest
+from notifier.pipeline import digest
 from notifier.pipeline.compose import Job
 from notifier.store.models import Merchant, Notification, Order, Recipient, Shipment
 
