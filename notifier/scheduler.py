@@ -32,7 +32,7 @@ from notifier.pipeline import circuit, delays, dispatch, poll
 from notifier.runtime import Runtime, worker_id
 from notifier.store import workers
 from notifier.store.lease import release
-from notifier.store.models import Notification, NotificationState, Shipment
+from notifier.store.models import Notification, Shipment
 from notifier.web.app import create_app
 
 log = structlog.get_logger(__name__)
@@ -110,9 +110,10 @@ class Daemon:
                     return
                 await job()
                 self.runs[name] = self.runs.get(name, 0) + 1
-            except Exception:  # a crashing job is logged and retried on its next run
+            except Exception as err:  # a crashing job is logged and retried on its next run
                 metrics.JOB_FAILURES.labels(name).inc()
-                log.exception("job.crashed", job=name)
+                # The cause in the line itself: JSON logs keep no traceback.
+                log.exception("job.crashed", job=name, error=f"{type(err).__name__}: {err}"[:500])
             finally:
                 if mine and name in SINGLETONS:
                     await asyncio.to_thread(self._finish, name)
@@ -250,17 +251,13 @@ class Daemon:
         log.info("daemon.stopped", worker=self.rt.worker, released=released)
 
     def _release(self) -> int:
+        """Give back this process's leases. Every job has finished here, so a notification
+        still "sending" is one whose outcome was never recorded (the provider may have taken
+        it: a failed write after the send, or a job still running after the grace period).
+        It stays "sending" with its attempt open, due at once for another dispatcher, exactly
+        as after a crash: the repeat window is counted, never hidden."""
         with self.rt.sessions() as session, session.begin():
             count = release(session, Shipment, self.rt.worker)
-            # A row still "sending" here was never handed to a provider: make it due again.
-            session.execute(
-                sa.update(Notification)
-                .where(
-                    col(Notification.lease_owner) == self.rt.worker,
-                    col(Notification.state) == NotificationState.SENDING,
-                )
-                .values(state=NotificationState.PENDING, attempts=Notification.attempts - 1)
-            )
             return count + release(session, Notification, self.rt.worker)
 
 

@@ -1,15 +1,31 @@
 """Leasing rows for work: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, plain serialized
-writes on SQLite. A lease expires, so a dead process's work is picked up by the next one."""
+writes on SQLite. A lease expires, so a dead process's work is picked up by the next one (sooner:
+when its heartbeat stops, :mod:`notifier.store.workers`).
+
+Replicas (and the sweep and dispatch threads of one process) write overlapping rows in
+concurrent transactions; PostgreSQL may abort one of two as a deadlock victim. :func:`retrying`
+runs such a transaction again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+RETRIES = 4  # runs of a transaction aborted as a deadlock victim or a serialization failure
+RETRY_PAUSE = 0.05  # s, times the run number, jittered: the winner gets to commit first
+RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 
 def lease(
@@ -80,3 +96,20 @@ def insert_ignoring(
         session.execute(stmt, list(rows))
         return []
     return list(session.execute(stmt.returning(*returning), list(rows)).all())
+
+
+def retrying(work: Callable[[], T], *, runs: int = RETRIES) -> T:
+    """``work()``, run again when the database aborted it as a deadlock victim or for a
+    serialization failure (SQLSTATE 40P01, 40001). ``work`` must open and commit its own
+    transaction and have no effect outside it until it returns (it may run several times).
+    Raises the last error after ``runs`` runs, and any other error at once."""
+    for run in range(1, runs + 1):
+        try:
+            return work()
+        except sa.exc.DBAPIError as err:
+            code = getattr(err.orig, "sqlstate", None)
+            if code not in RETRYABLE or run == runs:
+                raise
+            log.warning("db.retry", sqlstate=code, run=run)
+            time.sleep(RETRY_PAUSE * run * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")  # pragma: no cover
