@@ -1,0 +1,156 @@
+"""Throughput of 1, 2 and 3 ``notifier run`` replicas sharing one PostgreSQL.
+
+For each replica count: a fresh schema (``notifier db upgrade`` once), PARCELS parcels whose
+journeys are already over at the simulator (registered days ago), the replicas started and
+waited for, then every parcel made due at once. Measured from that moment until every parcel
+has been polled (final status, no next check) and every message due has been sent: parcels per
+second and messages per second. The simulator runs in its own thread of this process; the
+outbox sender writes the messages (no provider latency), so this is the pipeline's and the
+database's throughput on this machine.
+
+    .venv/bin/python bench/replicas.py [--parcels 600] [--counts 1,2,3]
+
+Prints one JSON object as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from carriers.simulator.server import serve_in_thread  # noqa: E402
+from notifier.store.models import Notification, Shipment  # noqa: E402
+from tests.campaigns.common import (  # noqa: E402
+    Shop,
+    database,
+    release,
+    seed,
+    watcher,
+    workers_up,
+)
+from tests.campaigns.replicas import Replicas  # noqa: E402
+
+START = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta: no quiet hours
+JOURNEYS = ("SIMNRM", "SIMFAT", "SIMPUP", "SIMETA")
+STARTUP = 120.0  # s for the replicas to come up
+LIMIT = 300.0  # s for one run
+
+
+def measure(count: int, parcels: int, folder: Path) -> dict[str, Any]:
+    shop = Shop("sekar", numbers=lambda i: f"{JOURNEYS[i % len(JOURNEYS)]}{i:06d}")
+    with database("postgresql", folder) as url:
+        seed(url, [shop], parcels, START)
+        look = watcher(url)
+        epoch = time.time()
+        with serve_in_thread(now=lambda: START + timedelta(seconds=time.time() - epoch)) as sim:
+            for i in range(1, parcels + 1):  # journeys over before the first poll
+                sim.app.register(shop.numbers(i), registered_at=START - timedelta(days=8))
+            env = {
+                "NOTIFIER_CARRIERS__SIMULATOR__API_BASE": sim.url,
+                "NOTIFIER_SENDERS__OUTBOX__DIR": str(folder / "outbox"),
+                "NOTIFIER_POLL__INTERVAL": "0.5",
+                "NOTIFIER_POLL__CHUNK_SIZE": "100",
+                "NOTIFIER_DISPATCH__INTERVAL": "0.5",
+                "NOTIFIER_DISPATCH__BATCH_SIZE": "100",
+            }
+            replicas = Replicas(url, folder, count, env, scale=1.0, start=START, epoch=epoch)
+            replicas.start_all()
+            try:
+                up = _wait(lambda: len(workers_up(look)) >= count, STARTUP)
+                began = time.monotonic()
+                release(look, START + timedelta(seconds=time.time() - epoch))
+                done = _wait(lambda: _finished(look), LIMIT)
+                seconds = time.monotonic() - began
+            finally:
+                replicas.stop_all()
+        sent, polls = _counts(look)
+        look.dispose()
+    return {
+        "replicas": count,
+        "parcels": parcels,
+        "up": up,
+        "finished": done,
+        "seconds": round(seconds, 2),
+        "parcels_per_s": round(parcels / seconds, 1),
+        "messages_sent": sent,
+        "messages_per_s": round(sent / seconds, 1),
+        "polls": polls,
+    }
+
+
+def _wait(ready: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _finished(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        moving = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Shipment)
+            .where(Shipment.next_check_at.is_not(None))
+        ).scalar_one()
+        waiting = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(
+                Notification.state.in_(["pending", "sending"]),
+                Notification.trigger != "feedback_request",  # due a day later: not counted
+            )
+        ).scalar_one()
+    return moving == 0 and waiting == 0
+
+
+def _counts(engine: sa.Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        sent = conn.execute(
+            sa.select(sa.func.count()).select_from(Notification).where(Notification.state == "sent")
+        ).scalar_one()
+        polls = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Shipment)
+            .where(Shipment.last_checked_at.is_not(None))
+        ).scalar_one()
+    return int(sent), int(polls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parcels", type=int, default=600)
+    parser.add_argument("--counts", default="1,2,3")
+    args = parser.parse_args()
+    runs = []
+    for count in (int(c) for c in args.counts.split(",")):
+        with tempfile.TemporaryDirectory() as folder:
+            runs.append(measure(count, args.parcels, Path(folder)))
+        print(json.dumps(runs[-1]), file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "bench": "replicas",
+                "cpus": os.cpu_count(),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+                "runs": runs,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

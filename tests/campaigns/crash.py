@@ -1,0 +1,311 @@
+"""The crash campaign: N ``notifier run`` replicas on one database, parcels travelling through
+the simulator on a shared accelerated clock, and a random replica SIGKILLed at random moments,
+again and again, then restarted.
+
+Leases are long (a minute of wall time) and the heartbeat short, so the campaign only settles
+in time if the survivors take a dead replica's work over through its heartbeat, not through
+lease expiry. At the end every notification row is audited against the messages on disk
+(the outbox sender writes one file per send, named uniquely, carrying the dedupe key): nothing
+lost, and a message twice only where an attempt has no recorded outcome (the kill fell inside
+the send). Singleton jobs are checked from the replicas' logs: no two runs of one job closer
+than its interval, whichever replicas ran them.
+
+Importable without pytest: ``tests/campaigns/test_crash_campaign.py`` runs it CI-sized,
+``bench/campaign.py`` larger.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from carriers.simulator.server import serve_in_thread
+from notifier.clock import ScaledClock
+from notifier.scheduler import SHORTEST_INTERVAL, SINGLETONS
+from notifier.store.models import Notification, Shipment
+from notifier.store.workers import INTERVAL_SLACK
+from tests.campaigns.common import (
+    Shop,
+    audit,
+    database,
+    log_lines,
+    pid_of,
+    release,
+    seed,
+    snapshot_check,
+    watcher,
+    workers_up,
+)
+from tests.campaigns.replicas import Replicas
+
+START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 07:00 in Jakarta
+# Journeys that end delivered (a failed attempt, a pickup point, a moved ETA on the way) and
+# one that ends returned to the sender.
+JOURNEYS = ("SIMNRM", "SIMNRM", "SIMFAT", "SIMPUP", "SIMETA", "SIMRTS")
+CHANNELS = ("email", "whatsapp")
+HEARTBEAT = 0.5  # s
+DEAD_AFTER = 3.0  # s; leases are LEASE s, so only the heartbeat frees them in time
+LEASE = 60.0  # s of wall time
+
+
+@dataclass
+class CrashPlan:
+    replicas: int = 3
+    parcels: int = 240
+    kills: int = 10  # at least this many
+    scale: float = 20_000.0  # virtual seconds per wall second: ~1 virtual week in 30 s
+    db: str = "postgresql"
+    seed: int = 20261201
+    kill_gap: tuple[float, float] = (0.4, 1.6)  # s between kills
+    settle: float = 60.0  # s to settle after the last kill
+    startup: float = 60.0  # s for the first replicas to come up (a busy CI machine is slow)
+
+
+@dataclass
+class CrashReport:
+    replicas: int = 0
+    parcels: int = 0
+    kills: int = 0
+    kills_while_sending: int = 0  # the victim had a notification in flight
+    kills_while_polling: int = 0  # the victim held shipment leases
+    restarts: int = 0
+    crashes: Counter[str] = field(default_factory=Counter)  # job runs that raised, by cause
+    killed: set[int] = field(default_factory=set)  # pids
+    startup: float = 0.0  # s until every replica had registered
+    kill_phase: float = 0.0  # s
+    settle_phase: float = 0.0  # s from the last kill until all was sent
+    settled: bool = False
+    clean_exits: int = 0
+    reaped_workers: int = 0
+    reaped_shipment_leases: int = 0
+    reaped_notification_leases: int = 0
+    fenced: int = 0
+    singleton_runs: dict[str, int] = field(default_factory=dict)
+    singleton_too_close: list[str] = field(default_factory=list)
+    half_applied: list[str] = field(default_factory=list)
+    snapshots: int = 0
+    received: int = 0
+    audit: dict[str, Any] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def figures(self) -> dict[str, Any]:
+        """The campaign's numbers, as printed and as bench JSON."""
+        return {
+            "campaign": "crash",
+            "replicas": self.replicas,
+            "parcels": self.parcels,
+            "kills": self.kills,
+            "kills_while_sending": self.kills_while_sending,
+            "kills_while_polling": self.kills_while_polling,
+            "restarts": self.restarts,
+            "startup_seconds": round(self.startup, 1),
+            "kill_phase_seconds": round(self.kill_phase, 1),
+            "settle_seconds": round(self.settle_phase, 1),
+            "settled": self.settled,
+            "clean_exits": self.clean_exits,
+            "reaped_workers": self.reaped_workers,
+            "reaped_leases": self.reaped_shipment_leases + self.reaped_notification_leases,
+            "fenced": self.fenced,
+            "job_crashes": dict(self.crashes),
+            "singleton_runs": self.singleton_runs,
+            "singleton_too_close": len(self.singleton_too_close),
+            "snapshots_checked": self.snapshots,
+            "half_applied": len(self.half_applied),
+            "messages_received": self.received,
+            **self.audit,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def run(plan: CrashPlan, folder: Path) -> CrashReport:
+    """Run one crash campaign in ``folder``; the report (nothing asserted here)."""
+    report = CrashReport(replicas=plan.replicas, parcels=plan.parcels)
+    rng = random.Random(plan.seed)
+    started = time.monotonic()
+    shop = Shop(
+        "sekar",
+        channels=CHANNELS,
+        numbers=lambda i: f"{JOURNEYS[i % len(JOURNEYS)]}{i:05d}",
+        disabled=("in_transit", "feedback_request"),  # fewer messages, same windows
+    )
+    with database(plan.db, folder) as url:
+        ids = seed(url, [shop], plan.parcels, START)
+        epoch = time.time()
+        clock = ScaledClock(START, plan.scale, epoch)
+        look = watcher(url)
+        with serve_in_thread(now=clock.now) as sim:
+            replicas = Replicas(
+                url,
+                folder,
+                plan.replicas,
+                _settings(sim.url, folder),
+                scale=plan.scale,
+                start=START,
+                epoch=epoch,
+                log_format=os.environ.get("CAMPAIGN_LOG_FORMAT", "json"),
+            )
+            replicas.start_all()
+            try:
+                report.startup = _wait_up(look, replicas, plan.startup)
+                release(look, clock.now())
+                began = time.monotonic()
+                _kill_loop(look, replicas, plan, rng, report)
+                report.kill_phase = time.monotonic() - began
+                deadline = time.monotonic() + plan.settle
+                while not _settled(look) and time.monotonic() < deadline:
+                    _check_snapshot(look, report)
+                    time.sleep(0.5)
+                report.settled = _settled(look)
+                report.settle_phase = time.monotonic() - deadline + plan.settle
+            finally:
+                report.clean_exits = replicas.stop_all()
+        _read_logs(replicas.logs, report)
+        received = _received(folder / "outbox")
+        report.received = sum(received.values())
+        result = audit(url, received, {ids["sekar"]: CHANNELS}, report.killed)
+        _check_snapshot(look, report)
+        look.dispose()
+    report.audit = result.figures()
+    report.lost = result.lost + result.unreasoned
+    report.unexplained = result.unexplained
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _settings(sim_url: str, folder: Path) -> dict[str, str]:
+    return {
+        "NOTIFIER_CARRIERS__SIMULATOR__API_BASE": sim_url,
+        "NOTIFIER_SENDERS__OUTBOX__DIR": str(folder / "outbox"),
+        "NOTIFIER_POLL__INTERVAL": "0.2",
+        "NOTIFIER_POLL__CHUNK_SIZE": "25",
+        "NOTIFIER_POLL__LEASE": str(LEASE),
+        "NOTIFIER_DISPATCH__INTERVAL": "0.2",
+        "NOTIFIER_DISPATCH__BATCH_SIZE": "10",
+        "NOTIFIER_DISPATCH__LEASE": str(LEASE),
+        "NOTIFIER_WORKERS__HEARTBEAT": str(HEARTBEAT),
+        "NOTIFIER_WORKERS__DEAD_AFTER": str(DEAD_AFTER),
+    }
+
+
+def _kill_loop(
+    engine: sa.Engine, replicas: Replicas, plan: CrashPlan, rng: random.Random, report: CrashReport
+) -> None:
+    """Kill a replica every so often until enough kills are done; half the victims are chosen
+    among the replicas that have a notification in flight right now."""
+    while report.kills < plan.kills:
+        time.sleep(rng.uniform(*plan.kill_gap))
+        _check_snapshot(engine, report)
+        up = workers_up(engine)
+        alive = [s for s, p in enumerate(replicas.procs) if p.pid in up]
+        if len(alive) < 2:  # keep a survivor to take the victim's work over
+            continue
+        busy = _busy(engine)
+        sending = [s for s in alive if "sending" in busy.get(replicas.procs[s].pid, ())]
+        slot = rng.choice(sending if sending and rng.random() < 0.5 else alive)
+        pid = replicas.kill(slot)
+        report.killed.add(pid)
+        held = _busy(engine).get(pid, set())  # a dead process changes nothing any more
+        report.kills += 1
+        report.kills_while_sending += "sending" in held
+        report.kills_while_polling += "polling" in held
+        time.sleep(rng.uniform(0.0, 0.5))
+        replicas.start(slot)
+        report.restarts += 1
+
+
+def _busy(engine: sa.Engine) -> dict[int, set[str]]:
+    """What each process (by pid) holds now: notifications being sent, shipment leases."""
+    out: dict[int, set[str]] = {}
+    with engine.connect() as conn:
+        sending = conn.execute(
+            sa.select(Notification.lease_owner).where(
+                Notification.state == "sending", Notification.lease_owner.is_not(None)
+            )
+        ).scalars()
+        for owner in set(sending):
+            out.setdefault(pid_of(owner), set()).add("sending")
+        polling = conn.execute(
+            sa.select(Shipment.lease_owner).where(Shipment.lease_owner.is_not(None))
+        ).scalars()
+        for owner in set(polling):
+            out.setdefault(pid_of(owner), set()).add("polling")
+    return out
+
+
+def _wait_up(engine: sa.Engine, replicas: Replicas, timeout: float) -> float:
+    """Wait until every replica has registered; the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if {p.pid for p in replicas.procs} <= workers_up(engine):
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def _check_snapshot(engine: sa.Engine, report: CrashReport) -> None:
+    report.snapshots += 1
+    report.half_applied += snapshot_check(engine)
+
+
+def _settled(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        moving = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Shipment)
+            .where(Shipment.next_check_at.is_not(None))
+        ).scalar_one()
+        waiting = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.state.in_(["pending", "sending"]))
+        ).scalar_one()
+    return moving == 0 and waiting == 0
+
+
+def _received(outbox: Path) -> Counter[str]:
+    """Messages the outbox "provider" took, by dedupe key."""
+    if not outbox.exists():
+        return Counter()
+    return Counter(
+        message_from_bytes(p.read_bytes())["X-Notifier-Dedupe-Key"]
+        for p in outbox.iterdir()
+        if p.suffix in (".eml", ".txt")
+    )
+
+
+def _read_logs(paths: list[Path], report: CrashReport) -> None:
+    runs: dict[str, list[datetime]] = {}
+    for line in log_lines(paths):
+        event = line.get("event")
+        if event == "job.claimed":
+            runs.setdefault(line["job"], []).append(datetime.fromisoformat(line["at"]))
+        elif event == "worker.reaped":
+            report.reaped_workers += int(line.get("workers", 0))
+            report.reaped_shipment_leases += int(line.get("shipments", 0))
+            report.reaped_notification_leases += int(line.get("notifications", 0))
+        elif event == "worker.fenced":
+            report.fenced += 1
+        elif event == "job.crashed":
+            kind = str(line.get("error", "?")).split(":")[0]
+            report.crashes[f"{line.get('job')}: {kind}"] += 1
+    # Every singleton's interval is compressed to the shortest under this clock.
+    least = SHORTEST_INTERVAL * INTERVAL_SLACK
+    for job, times in sorted(runs.items()):
+        assert job in SINGLETONS, job
+        times.sort()
+        report.singleton_runs[job] = len(times)
+        for a, b in itertools.pairwise(times):
+            if (b - a).total_seconds() < least - 0.001:
+                report.singleton_too_close.append(f"{job}: {a} then {b}")
