@@ -6,8 +6,8 @@ update). SQLAlchemy's executemany spends some 15 us of Python per row binding pa
 the column types, which was most of the sweep's time (docs/performance.md). Here the values are
 converted once, by the few rules our columns need (:func:`db_value`), and handed to the driver
 as they are: multi-row ``INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING`` pages
-for inserts, the driver's own executemany for updates. Both SQLite (3.35+) and PostgreSQL take
-these statements as written.
+on SQLite (3.35+), ``INSERT ... SELECT * FROM unnest(<one array per column>)`` on PostgreSQL,
+and the driver's own executemany for updates.
 
 The stored forms must be exactly those of the models' column types, or reads and comparisons of
 the same column would disagree: :class:`notifier.store.types.UTCDateTime` keeps UTC, and on
@@ -28,6 +28,7 @@ from notifier.store.types import UTCDateTime
 
 MAX_PARAMETERS = 30_000  # per statement: under SQLite's 32,766 and PostgreSQL's 65,535
 MAX_PAGE = 1_000  # rows per multi-row INSERT
+MAX_ARRAY_ROWS = 10_000  # rows per PostgreSQL unnest() INSERT
 
 
 def converter(conn: sa.Connection) -> Callable[[Any], Any]:
@@ -127,6 +128,8 @@ def insert_new(
     if extra:
         columns = [*columns, *extra]
         rows = [(*row, *extra.values()) for row in rows]
+    if conn.dialect.name == "postgresql":
+        return _insert_arrays(conn, table, columns, rows, conflict, returning)
     quote = conn.dialect.identifier_preparer.quote
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     one = "(" + ", ".join([mark] * len(columns)) + ")"
@@ -144,6 +147,33 @@ def insert_new(
         sql = head + ", ".join([one] * len(part)) + tail
         flat = tuple(value for row in part for value in row)
         out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
+    return out
+
+
+def _insert_arrays(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one array parameter per column, ``INSERT ... SELECT * FROM unnest(...)``.
+    Thousands of ``%s`` placeholders would cost psycopg more to rewrite (in Python, uncached
+    for long statements) than the insert itself."""
+    quote = conn.dialect.identifier_preparer.quote
+    kinds = [table.c[c].type.compile(dialect=conn.dialect) for c in columns]
+    arrays = ", ".join(f"%s::{kind}[]" for kind in kinds)
+    names = ", ".join(quote(c) for c in columns)
+    keys = ", ".join(quote(c) for c in conflict)
+    back = ", ".join(quote(c) for c in returning)
+    sql = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    sql += f" ON CONFLICT ({keys}) DO NOTHING RETURNING {back}"
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), MAX_ARRAY_ROWS):
+        part = rows[start : start + MAX_ARRAY_ROWS]
+        values = tuple(list(column) for column in zip(*part, strict=True))
+        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, values))
     return out
 
 
