@@ -122,3 +122,35 @@ def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def stand_in(provider: str) -> contextlib.AbstractContextManager[str]:
+    """The SendGrid or Twilio stand-in (notifier.testing_providers) in its own process."""
+    return server_process([str(Path(__file__)), "serve", provider])
+
+
+def _serve(provider: str) -> None:
+    """Serve one stand-in until terminated (the child side of :func:`stand_in`)."""
+    import signal
+    import threading
+
+    from notifier.testing_providers import SendgridStandIn, TwilioStandIn, serve
+
+    app = SendgridStandIn() if provider == "sendgrid" else TwilioStandIn()
+    for name in ("requests", "accepted", "created"):  # a long run must not keep them all
+        if hasattr(app, name):
+            setattr(app, name, _Forgetful())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with serve(app) as served:
+        print(f"{provider} stand-in on {served.url}", flush=True)
+        stop.wait()
+
+
+class _Forgetful(list):  # type: ignore[type-arg]
+    def append(self, _item: Any) -> None:
+        pass
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    _serve(sys.argv[2])
