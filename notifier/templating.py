@@ -23,12 +23,19 @@ The render context (built by the dispatcher; every key is always present, None w
     feedback_url: str | None
     return:    {status} | None          refund: {status, amount: Decimal | None, currency | None}
     unsubscribe_url: str | None
+    digest:    None, or for ``parcel_digest`` (a merchant's per-order digest, see
+               :mod:`notifier.pipeline.digest`) {trigger: "parcel_digest", count: int,
+               parcels: [{trigger, carrier_name, tracking_number, tracking_url, status,
+               eta: date | None, last_event: {description, location, time} | None}, ...]};
+               ``shipment`` is then the first parcel's
 
 The documented variable set per trigger (what :meth:`Templates.validate` accepts) is
 ``trigger, channel, locale, shop, customer, order, shipment`` for every trigger, plus:
 
 * ``delayed``: ``delay``;  ``feedback_request``: ``feedback_url``;
 * ``return_update``: ``return``;  ``refund_update``: ``refund``;
+* ``parcel_digest``: ``digest`` (not a merchant-facing trigger: dispatch renders it for a
+  digest, its sample is ``digest.sample_context``);
 * on the email channel: ``unsubscribe_url``.
 
 ``shipment`` may be None only for ``order_confirmed``, ``return_update`` and ``refund_update``
@@ -122,6 +129,7 @@ _PER_TRIGGER: dict[str, dict[str, Any]] = {
     "feedback_request": _fields("feedback_url"),
     "return_update": {"return": _fields("status")},
     "refund_update": {"refund": _fields("status", "amount", "currency")},
+    "parcel_digest": {"digest": _fields("trigger", "count", "parcels")},
 }
 
 

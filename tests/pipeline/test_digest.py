@@ -1,14 +1,23 @@
 """The per-order digest helpers: when held news is released, which leased rows make one message,
-and what the message lists. Pure: jobs are built in memory."""
+and what the message lists (pure: jobs are built in memory); and the parcel_digest templates,
+held to what the template tests ask of every default template."""
 
 from __future__ import annotations
 
+import copy
+import re
 from datetime import UTC, datetime, time
+from html import escape
 from zoneinfo import ZoneInfo
+
+import pytest
+from jinja2 import meta
 
 from notifier.pipeline import digest
 from notifier.pipeline.compose import Job
+from notifier.sms import segments
 from notifier.store.models import Merchant, Notification, Order, Recipient, Shipment
+from notifier.templating import Templates, documented_variables
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
@@ -80,3 +89,107 @@ def test_a_parcels_older_news_is_left_out_of_its_digest():
         ("delivered", "JP100"),
         ("shipped", "JP101"),
     ]
+
+
+def test_alerts_and_a_parcels_repeated_news_stay_out_of_the_digest():
+    assert not digest.holds(SHOP, 100, "alert_exception")  # the shop's own CS: at once
+    jobs = [job(1, "shipped", shipment=100), job(2, "delayed", shipment=100)]
+    ctx = digest.context(jobs, public_url="https://n.example")
+    assert [(p["trigger"], p["tracking_number"]) for p in ctx["parcels"]] == [("delayed", "JP100")]
+    assert ctx["count"] == 1
+
+
+# --- the parcel_digest templates ----------------------------------------------------------
+
+TEMPLATES = Templates()
+CHANNELS = ("email", "sms", "whatsapp")
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf]")
+
+
+def variants(locale: str) -> dict[str, dict]:
+    """The sample (two parcels), every optional value missing, one parcel, and the cases
+    in between."""
+    full = digest.sample_context(TEMPLATES, locale)
+    out = {"sample": full, "minimal": digest.sample_context(TEMPLATES, locale, minimal=True)}
+    one = copy.deepcopy(full)
+    one["digest"]["parcels"] = one["digest"]["parcels"][1:]
+    one["digest"]["count"] = 1
+    out["one parcel"] = one
+    bare = copy.deepcopy(full)
+    for parcel in bare["digest"]["parcels"]:
+        parcel["last_event"].update(location=None, time=None)
+    out["scans without location or time"] = bare
+    no_name = copy.deepcopy(full)
+    no_name["customer"] = {"name": "", "first_name": ""}
+    out["no customer name"] = no_name
+    return out
+
+
+def render(channel: str, locale: str, context: dict):
+    return TEMPLATES.render("parcel_digest", channel, locale, context, timezone="Asia/Jakarta")
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_digest_template_renders_every_variant(channel: str, locale: str) -> None:
+    for name, context in variants(locale).items():
+        message = render(channel, locale, context)
+        bodies = [(message.text, str)] + ([(message.html, escape)] if channel == "email" else [])
+        for body, shown in bodies:
+            assert body and body == body.strip(), name
+            assert shown(context["order"]["number"]) in body, name
+            for parcel in context["digest"]["parcels"]:
+                for key in ("tracking_url", "tracking_number", "carrier_name"):
+                    assert shown(parcel[key]) in body, (name, key)
+            assert "None" not in body, name
+        assert "\n\n\n" not in message.text, name
+        if channel == "email":
+            assert message.subject and "\n" not in message.subject
+        else:
+            assert message.subject is None and message.html is None
+        if channel == "whatsapp":
+            assert len(EMOJI.findall(message.text)) <= 1
+        if not context["customer"]["first_name"]:
+            assert "Kak ," not in message.text and "Hi ," not in message.text
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+def test_digest_sms_is_gsm7_within_two_segments_for_two_parcels(locale: str) -> None:
+    for context in variants(locale).values():
+        cost = segments(render("sms", locale, context).text)
+        assert cost.encoding == "GSM-7", cost.non_gsm
+        assert cost.segments <= 2
+
+
+def test_indonesian_digest_lists_each_parcel_with_its_status_and_eta() -> None:
+    text = render("whatsapp", "id", digest.sample_context(TEMPLATES, "id")).text
+    assert text.startswith("Halo Kak Rina,")
+    assert "Ada kabar terbaru untuk 2 paket dari pesanan *INV/2026/11/0042*" in text
+    assert "*1. J&T Express*, resi *JX3708794672*\nStatus: Sudah diterima\nLacak: " in text
+    assert "*2. SiCepat*, resi *004412785530*\nStatus: Dalam perjalanan\n" in text
+    assert "Estimasi tiba: Sabtu, 5 Desember 2026" in text  # the delivered one has no ETA left
+    assert text.count("Estimasi tiba") == 1
+    sms = render("sms", "id", digest.sample_context(TEMPLATES, "id")).text
+    assert "2) SiCepat 004412785530: Dalam perjalanan, estimasi 5 Des. https://" in sms
+
+
+def test_digest_email_escapes_shop_controlled_values() -> None:
+    context = digest.sample_context(TEMPLATES, "id")
+    context["customer"]["first_name"] = "<b>x</b>"
+    context["digest"]["parcels"][0]["carrier_name"] = "<script>alert(1)</script>"
+    message = render("email", "id", context)
+    assert message.html is not None
+    assert "<b>x</b>" not in message.html and "<script>" not in message.html
+    assert "&lt;script&gt;" in message.html
+    assert message.subject == "Kabar terbaru 2 paket pesanan INV/2026/11/0042"
+
+
+def test_digest_templates_use_only_documented_variables() -> None:
+    documented = documented_variables("parcel_digest", "email")
+    assert set(documented["digest"]) == {"trigger", "count", "parcels"}
+    for channel in CHANNELS:
+        for locale in ("id", "en"):
+            source = TEMPLATES.source("parcel_digest", channel, locale)
+            env = TEMPLATES._envs[channel == "email"]
+            roots = meta.find_undeclared_variables(env.parse(source)) - set(env.globals)
+            assert roots <= set(documented_variables("parcel_digest", channel)), roots

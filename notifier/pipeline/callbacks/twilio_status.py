@@ -11,7 +11,7 @@ moment, while the row is still ``sending``, and Twilio does not retry status cal
 callback is *recorded early* instead of refused: its ``MessageSid``, ``MessageStatus`` and (for a
 failure) the reason go on the row, the 21610 opt-out is applied at once (it concerns the number,
 not the row), ``state`` is left alone, and Twilio gets 200. When the dispatcher records the send,
-:func:`notifier.pipeline.dispatch.record` keeps what the callback said (the provider status of
+:func:`notifier.pipeline.verdicts.record` keeps what the callback said (the provider status of
 this very message, and state ``delivered`` or ``failed`` from it, in the same UPDATE) and calls
 :func:`settle` for what a failure still needs (the 63016 fallback). A callback about an earlier
 attempt's message (its SID is on an earlier attempt row) is stale and changes nothing.
@@ -178,7 +178,7 @@ def _earlier_attempt(session: Session, n: Notification, sid: str) -> bool:
 
 def _record_early(session: Session, n: Notification, event: TwilioStatus, now: datetime) -> str:
     """What a callback says about a message whose send is still being recorded: everything but
-    ``state``, which the dispatcher sets from it (see dispatch.record)."""
+    ``state``, which the dispatcher sets from it (see verdicts.record)."""
     n.provider_message_id, n.provider_status = event.message_sid, event.status
     n.updated_at = now
     detail = f"{event.status}, before the send was recorded"
