@@ -142,3 +142,10 @@ def merchant(rt: Runtime) -> Merchant:
         )
         session.add(m)
     return m
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """The hostile-input tests' figures (inputs tried, server errors) after the run."""
+    from tests.hostile.figures import summary
+
+    summary(terminalreporter, config)

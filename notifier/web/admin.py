@@ -35,7 +35,7 @@ from notifier.settings import CHANNELS, TRIGGERS
 from notifier.store.models import NotificationState
 from notifier.web import admin_web as web
 from notifier.web import session as cookies
-from notifier.web.deps import RuntimeDep, SessionDep
+from notifier.web.deps import RowId, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 STATIC = Path(__file__).parent / "static" / "admin"
@@ -148,7 +148,7 @@ def shipments(
 
 @router.get("/shipments/{shipment_id}", response_class=HTMLResponse)
 def shipment(
-    shipment_id: int, request: Request, rt: RuntimeDep, db: SessionDep, admin: web.AdminDep
+    shipment_id: RowId, request: Request, rt: RuntimeDep, db: SessionDep, admin: web.AdminDep
 ) -> HTMLResponse:
     try:
         data = queries.shipment_detail(db, admin.merchant, shipment_id)
@@ -189,7 +189,7 @@ def messages(
 
 @router.get("/messages/{notification_id}", response_class=HTMLResponse)
 def message(
-    notification_id: int, request: Request, rt: RuntimeDep, db: SessionDep, admin: web.AdminDep
+    notification_id: RowId, request: Request, rt: RuntimeDep, db: SessionDep, admin: web.AdminDep
 ) -> HTMLResponse:
     try:
         data = queries.notification_detail(db, admin.merchant, notification_id)

@@ -27,7 +27,7 @@ from notifier.admin.versions import Missing
 from notifier.errors import InputError
 from notifier.settings import CHANNELS, TRIGGERS
 from notifier.web import admin_web as web
-from notifier.web.deps import RuntimeDep, SessionDep
+from notifier.web.deps import RowId, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 FAQ_BLANKS = 2  # empty question/answer rows offered below the merchant's own
@@ -150,7 +150,7 @@ def optouts_page(
 
 @router.post("/optouts/{recipient_id}", response_class=HTMLResponse, dependencies=[web.CsrfDep])
 def resubscribe(
-    recipient_id: int,
+    recipient_id: RowId,
     request: Request,
     rt: RuntimeDep,
     db: SessionDep,

@@ -20,7 +20,7 @@ from notifier.errors import InputError, SendError, TemplateError
 from notifier.runtime import Runtime
 from notifier.settings import CHANNELS, TRIGGERS, Channel
 from notifier.store.models import Merchant
-from notifier.web.deps import MerchantDep, RuntimeDep, SessionDep
+from notifier.web.deps import MAX_ROW_ID, MerchantDep, Offset, RowId, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1")
 AUTHOR = "api"
@@ -31,7 +31,6 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 TEMPLATE = "/templates/{trigger}/{channel}/{locale}"
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 class SourceIn(BaseModel):
@@ -46,7 +45,7 @@ class PreviewIn(BaseModel):
 
 
 class RollbackIn(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ROW_ID)
     author: str | None = Field(None, max_length=200)
 
 
@@ -220,7 +219,7 @@ def diff_template(
     rt: RuntimeDep,
     db: SessionDep,
     m: MerchantDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     """A unified diff from the default template to a version of yours (default: newest)."""
     try:
@@ -254,7 +253,7 @@ async def test_send(
 
 
 @router.get("/template-versions/{version_id}", tags=["templates"], responses={**_401, **_404})
-def get_version(version_id: int, db: SessionDep, m: MerchantDep) -> dict[str, Any]:
+def get_version(version_id: RowId, db: SessionDep, m: MerchantDep) -> dict[str, Any]:
     """One version by its id."""
     assert m.id is not None
     try:
@@ -306,7 +305,7 @@ def list_shipments(
 
 
 @router.get("/shipments/{shipment_id}", tags=["shipments"], responses={**_401, **_404})
-def get_shipment(shipment_id: int, db: SessionDep, m: MerchantDep) -> dict[str, Any]:
+def get_shipment(shipment_id: RowId, db: SessionDep, m: MerchantDep) -> dict[str, Any]:
     """One shipment: tracking events (newest first) and its messages."""
     try:
         return queries.shipment_detail(db, m, shipment_id)
@@ -331,7 +330,7 @@ def list_notifications(
 
 
 @router.get("/notifications/{notification_id}", tags=["notifications"], responses=_404)
-def get_notification(notification_id: int, db: SessionDep, m: MerchantDep) -> dict[str, Any]:
+def get_notification(notification_id: RowId, db: SessionDep, m: MerchantDep) -> dict[str, Any]:
     """One message: what was sent, provider status, every attempt."""
     try:
         return queries.notification_detail(db, m, notification_id)
@@ -376,7 +375,12 @@ def list_opt_outs(
 
 @router.put("/opt-outs/{recipient_id}/{channel}", tags=["opt-outs"], responses={**_401, **_404})
 def put_opt_out(
-    recipient_id: int, channel: str, body: OptOutIn, rt: RuntimeDep, db: SessionDep, m: MerchantDep
+    recipient_id: RowId,
+    channel: str,
+    body: OptOutIn,
+    rt: RuntimeDep,
+    db: SessionDep,
+    m: MerchantDep,
 ) -> dict[str, Any]:
     """Opt a shopper out of a channel, or back in with a `reason` (recorded)."""
     if channel not in CHANNELS:

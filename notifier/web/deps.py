@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -14,6 +14,11 @@ from notifier.store import merchants
 from notifier.store.models import Merchant
 
 _bearer = HTTPBearer(auto_error=False, description="The merchant's API token")
+# The largest id or offset a database takes (SQLite INTEGER, PostgreSQL BIGINT): a bigger
+# number in a URL is a 422, not a driver OverflowError (a 500).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID)]
 
 
 def get_runtime(request: Request) -> Runtime:
