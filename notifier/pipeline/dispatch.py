@@ -57,6 +57,9 @@ AFTER_SALE = frozenset({"return_update", "refund_update"})  # still news after a
 # The channel cannot carry a digest (WhatsApp outside the session without an approved
 # parcel_digest template): each parcel's news goes on its own, as without the digest.
 UNCARRIABLE = frozenset({NO_TEMPLATE, FALLBACK_SMS})
+# Rows leased on top of a batch to complete its digest orders (ordered by due time and order,
+# only the batch's last order is usually cut; a few hundred parcels' news is plenty).
+DIGEST_TOP_UP = 200
 
 
 @dataclass
@@ -100,7 +103,7 @@ def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
             col(Notification.next_attempt_at) <= now,
         )
 
-        def take(where: Any) -> list[int]:
+        def take(where: Any, limit: int) -> list[int]:
             return lease(
                 session,
                 Notification,
@@ -113,13 +116,13 @@ def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
                 values={"state": S.SENDING, "attempts": Notification.attempts + 1},
             )
 
-        ids = take(due)
+        ids = take(due, limit)
         if not ids:
             return []
         jobs = _load(session, ids)
         orders = {j.notification.order_id for j in jobs if digest.enabled(j.merchant)}
         if orders:
-            more = take(sa.and_(due, col(Notification.order_id).in_(orders)))
+            more = take(sa.and_(due, col(Notification.order_id).in_(orders)), DIGEST_TOP_UP)
             jobs += _load(session, more) if more else []
         session.add_all(
             NotificationAttempt(
