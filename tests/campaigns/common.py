@@ -219,7 +219,6 @@ class Audit:
     in_window: int = 0  # of those, explained by an attempt without an outcome
     unexplained: list[str] = field(default_factory=list)  # repeats with no open attempt
     open_attempts: int = 0  # attempts whose outcome was never recorded
-    open_attempts_alive: int = 0  # of those, by a worker that was never killed
     unreasoned: list[str] = field(default_factory=list)  # ended unsent without a reason
 
     def figures(self) -> dict[str, Any]:
@@ -229,21 +228,34 @@ class Audit:
             "by_trigger": self.by_trigger,
             "lost": len(self.lost),
             "duplicated": self.duplicated,
-            "duplicated_in_send_window": self.in_window,
+            "duplicated_in_uncertain_send": self.in_window,
             "duplicated_unexplained": len(self.unexplained),
             "open_attempts": self.open_attempts,
-            "open_attempts_not_killed": self.open_attempts_alive,
             "delivered_parcels": self.delivered_parcels,
         }
 
 
+def repeats_allowed_by_kills(url: str, killed: set[int]) -> Counter[str]:
+    """Per dedupe key, the attempts without an outcome whose worker was SIGKILLed: the kill
+    fell inside the send, which may have reached the provider."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(Notification.dedupe_key, NotificationAttempt.worker)
+            .join(NotificationAttempt, NotificationAttempt.notification_id == Notification.id)
+            .where(NotificationAttempt.outcome.is_(None))
+        ).all()
+    engine.dispose()
+    return Counter(k for k, worker in rows if pid_of(worker) in killed)
+
+
 def audit(
-    url: str, received: Counter[str], channels: dict[int, Sequence[str]], killed: set[int]
+    url: str, received: Counter[str], channels: dict[int, Sequence[str]], allowed: Counter[str]
 ) -> Audit:
     """``received``: how many times each dedupe key reached a provider; ``channels``: each
     merchant's channels (every delivered parcel's ``delivered`` message must go on each);
-    ``killed``: pids of the processes SIGKILLed. A repeat is explained only by an attempt
-    without an outcome whose worker was one of those (the kill fell inside the send)."""
+    ``allowed``: per dedupe key, how many repeats an uncertain send explains (a kill inside
+    the provider call, a provider that timed out after taking the message)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -255,10 +267,10 @@ def audit(
             )
         ).all()
         open_attempts = conn.execute(
-            sa.select(Notification.dedupe_key, NotificationAttempt.worker)
-            .join(NotificationAttempt, NotificationAttempt.notification_id == Notification.id)
+            sa.select(sa.func.count())
+            .select_from(NotificationAttempt)
             .where(NotificationAttempt.outcome.is_(None))
-        ).all()
+        ).scalar_one()
         delivered = conn.execute(
             sa.select(Shipment.id, Shipment.merchant_id).where(Shipment.status == "delivered")
         ).all()
@@ -270,9 +282,8 @@ def audit(
             ).all()
         )
     engine.dispose()
-    window = Counter(k for k, worker in open_attempts if pid_of(worker) in killed)
-    out = Audit(notifications=len(rows), open_attempts=len(open_attempts))
-    out.open_attempts_alive = len(open_attempts) - sum(window.values())
+    window = allowed
+    out = Audit(notifications=len(rows), open_attempts=int(open_attempts))
     out.states = dict(Counter(state for _, state, _ in rows))
     out.by_trigger = {f"{t}/{s}": int(n) for t, s, n in sorted(by_trigger)}
     out.delivered_parcels = len(delivered)
@@ -287,7 +298,7 @@ def audit(
         extra = max(0, got - 1) if state in ("sent", "delivered") else got
         out.duplicated += max(0, got - 1)
         if extra > explained:
-            out.unexplained.append(f"{key}: {state}, received {got}x, {explained} killed send(s)")
+            out.unexplained.append(f"{key}: {state}, received {got}x, {explained} uncertain")
         elif got > 1:
             out.in_window += got - 1
     for shipment, merchant in delivered:
