@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from notifier.pipeline import dispatch
-from notifier.pipeline.callbacks import TwilioStatus, apply_twilio_status
+from notifier.pipeline.callbacks import TwilioStatus, apply_twilio_status, twilio_status
 from notifier.senders.base import OutgoingMessage, SendResult
 from notifier.senders.twilio_sms import TwilioSmsSender
 from notifier.store.models import Notification, NotificationAttempt, Recipient
@@ -248,3 +249,32 @@ async def test_the_status_callback_url_carries_our_id_and_validates(rt, merchant
     assert moved.status_code == 403
     with rt.sessions() as session:
         assert session.get(Recipient, job.recipient.id).sms_opt_out_at is None
+
+
+async def test_a_send_recorded_between_the_callbacks_read_and_write(rt, merchant, monkeypatch):
+    """SQLite: the callback reads the row before its transaction takes the write lock, so the
+    dispatcher may record the send in between; the early write then finds the row no longer
+    ``sending`` and the status is applied as to a recorded send. (PostgreSQL: the callback's
+    SELECT ... FOR UPDATE holds the row, and the dispatcher's UPDATE waits for it.)"""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("the row lock orders the two on PostgreSQL")
+    nid = due_sms(rt, merchant)
+    [job] = dispatch.lease_due(rt, rt.clock.now(), 10)
+    verdict = await dispatch.send_one(rt, job)
+    verdict.attempt = job.notification.attempts
+    real = twilio_status._earlier_attempt
+
+    def record_meanwhile(session, n, sid):
+        assert n.state == "sending"  # what the callback read
+        dispatch.record(rt, [verdict], rt.clock.now())
+        return real(session, n, sid)
+
+    monkeypatch.setattr(twilio_status, "_earlier_attempt", record_meanwhile)
+    done = apply_twilio_status(rt, TwilioStatus("mem-1", "delivered", notification_id=nid))
+    assert (done.result, done.detail) == ("applied", "delivered")
+    got = note(rt, nid)
+    assert (got.state, got.provider_message_id, got.provider_status) == (
+        "delivered",
+        "mem-1",
+        "delivered",
+    )

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from notifier.pipeline.callbacks.shared import Result, claim, count, opt_out
@@ -136,7 +137,12 @@ def apply_twilio_status(rt: Runtime, event: TwilioStatus) -> Result:
         if not _twilio_advances(current, event.status):
             return count("twilio", "status", Result("stale", f"{current} stays"))
         if sending:
-            return count("twilio", "status", Result("early", _record_early(session, n, event, now)))
+            early = _record_early(session, n, event, now)
+            if early is not None:
+                return count("twilio", "status", Result("early", early))
+            session.refresh(n)  # the dispatcher recorded the send meanwhile: apply as usual
+            if not _twilio_advances(n.provider_status, event.status):
+                return count("twilio", "status", Result("stale", f"{n.provider_status} stays"))
         detail = _apply_twilio(session, rt, n, event, now)
     return count("twilio", "status", Result("applied", detail))
 
@@ -176,16 +182,31 @@ def _earlier_attempt(session: Session, n: Notification, sid: str) -> bool:
     return session.exec(stmt).first() is not None
 
 
-def _record_early(session: Session, n: Notification, event: TwilioStatus, now: datetime) -> str:
+def _record_early(
+    session: Session, n: Notification, event: TwilioStatus, now: datetime
+) -> str | None:
     """What a callback says about a message whose send is still being recorded: everything but
-    ``state``, which the dispatcher sets from it (see verdicts.record)."""
-    n.provider_message_id, n.provider_status = event.message_sid, event.status
-    n.updated_at = now
+    ``state``, which the dispatcher sets from it (see verdicts.record). Written only while the
+    row is still ``sending`` (on SQLite the row was read before this transaction took the write
+    lock); None when the dispatcher recorded the send in between."""
+    values = {
+        "provider_message_id": event.message_sid,
+        "provider_status": event.status,
+        "updated_at": now,
+    }
+    if event.status in TWILIO_FAILURES:
+        values["last_error"] = event.reason()[:1000]
+    still = (
+        sa.update(Notification)
+        .where(col(Notification.id) == n.id, col(Notification.state) == S.SENDING)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(still).rowcount == 0:  # type: ignore[attr-defined]
+        return None
     detail = f"{event.status}, before the send was recorded"
     if event.status in TWILIO_FAILURES:
-        n.last_error = event.reason()[:1000]
         detail += _opt_out_number(session, n, event, now)
-    session.add(n)
     return detail
 
 
