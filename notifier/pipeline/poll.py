@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from carriers.base import ErrorKind, TrackingResult
 from carriers.errors import CarrierAuthError, CarrierError
 from notifier import metrics
-from notifier.pipeline import finish
+from notifier.pipeline import finish, gauges
 from notifier.pipeline.outbox import Party, merchant_prefs
 from notifier.pipeline.record import Loaded, Outcome, Recorded, record_chunk
 from notifier.runtime import Runtime
@@ -55,6 +55,7 @@ async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
     # Only what was due when the sweep began: a shipment checked in this sweep is due again
     # later than that, so no sweep runs forever or sees a shipment twice.
     due = due_by(rt.clock.now())
+    await asyncio.to_thread(measure_lag, rt)
     pending = _Chunks(rt, due, limit)
     chunk = await pending.lease()
     fetching = _start(rt, chunk, stats)
@@ -72,8 +73,18 @@ async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
         fetching.cancel()  # only if recording failed: those leases simply expire
     stats.seconds = time.monotonic() - started
     if stats.shipments:
+        await asyncio.to_thread(measure_lag, rt)
         log.info("sweep.done", **{k: v for k, v in vars(stats).items() if k != "by_status"})
     return stats
+
+
+def measure_lag(rt: Runtime) -> float:
+    """Set the sweep-lag gauge: how overdue the most overdue shipment is, in seconds."""
+    with rt.sessions() as session:
+        oldest = gauges.oldest_due(session)
+    lag = metrics.lag_seconds(oldest, rt.clock.now())
+    metrics.SWEEP_LAG.set(lag)
+    return lag
 
 
 class _Chunks:
@@ -107,6 +118,7 @@ def _start(
 
 
 def _count(stats: SweepStats, shipments: int, result: Recorded) -> None:
+    metrics.SWEPT.inc(shipments)
     stats.shipments += shipments
     stats.new_events += result.new_events
     stats.notifications += result.notifications
@@ -251,5 +263,7 @@ async def _fetch_batch(
         metrics.CARRIER_CALLS.labels(carrier, "ok").inc()
     for item, result in zip(batch, results, strict=False):
         outcomes[item.id] = Outcome(result=result)
+        if result.error is not None:
+            metrics.CARRIER_ITEM_ERRORS.labels(carrier, result.error.kind.value).inc()
     for item in batch[len(results) :]:  # an adapter that broke the one-result-per-number rule
         outcomes[item.id] = Outcome(error="carrier returned no result for this number")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from notifier import metrics
 from notifier.errors import PermanentSendError, SenderAuthError, SendError, TransientSendError
 from notifier.logs import mask
 
@@ -160,6 +161,7 @@ class ThreadPool(Generic[C]):
 
     def __init__(self, name: str, workers: int, factory: Callable[[], C], deadline: float):
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name)
+        self._seconds = metrics.PROVIDER_SECONDS.labels(name)
         self._factory = factory
         self._local = threading.local()
         self.deadline = deadline
@@ -169,7 +171,11 @@ class ThreadPool(Generic[C]):
         the deadline passes first (the thread finishes on its own socket timeout)."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._call, call)
-        return await asyncio.wait_for(future, self.deadline)
+        started = time.monotonic()
+        try:
+            return await asyncio.wait_for(future, self.deadline)
+        finally:
+            self._seconds.observe(time.monotonic() - started)
 
     def _call(self, call: Callable[[C], R]) -> R:
         client = getattr(self._local, "client", None)
