@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := notifier carriers tests bench alembic/env.py
 
-.PHONY: demo test lint typecheck clean
+.PHONY: demo test lint typecheck clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,22 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (never timed assertions): each prints one JSON line, collected in var/bench and
+# turned into the table of docs/performance.md and the README headline. Run on a quiet machine;
+# BENCH_RUNS repeats each (the table shows medians). The PostgreSQL run needs the server of
+# `make test` (127.0.0.1:5432, or NOTIFIER_TEST_PG); without it that row is missing.
+BENCH_RUNS ?= 3
+BENCH_OUT := var/bench/results.jsonl
+bench: $(VENV)/.test
+	mkdir -p var/bench && rm -f $(BENCH_OUT)
+	for i in $$(seq $(BENCH_RUNS)); do \
+	  $(BIN)/python bench/sweep.py --shipments 10000 --db sqlite | tail -n 1 >> $(BENCH_OUT); \
+	  $(BIN)/python bench/sweep.py --shipments 100000 --db sqlite | tail -n 1 >> $(BENCH_OUT); \
+	  $(BIN)/python bench/sweep.py --shipments 10000 --db postgresql | tail -n 1 >> $(BENCH_OUT); \
+	  $(BIN)/python bench/dispatch.py --notifications 2000 | tail -n 1 >> $(BENCH_OUT); \
+	  $(BIN)/python bench/render.py | tail -n 1 >> $(BENCH_OUT); \
+	done
+	if [ -f bench/timeliness.py ]; then \
+	  $(BIN)/python bench/timeliness.py | tail -n 1 >> $(BENCH_OUT); fi
+	$(BIN)/python bench/report.py $(BENCH_OUT) --doc docs/performance.md --readme README.md
