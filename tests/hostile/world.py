@@ -44,6 +44,7 @@ STORE_SECRETS = {"shopify": "shpss_" + secrets.token_hex(8), "woocommerce": "woo
 SESSION_SECRET = "session-secret-" + secrets.token_hex(8)
 PHONE = "+6281234567890"
 EMAIL = "rina.wulandari@example.com"
+NOWHERE = "http://127.0.0.1:9"  # carriers API base: a refused connection, never the internet
 
 
 def sendgrid_public_key() -> str:
@@ -64,7 +65,7 @@ def settings(folder: Path) -> Settings:
             "sendgrid": {"webhook_public_key": sendgrid_public_key()},
         },
         carriers={
-            c: CarrierSettings(api_key="key-" + c, webhook_secret=s)
+            c: CarrierSettings(api_key="key-" + c, webhook_secret=s, api_base=NOWHERE)
             for c, s in CARRIER_SECRETS.items()
         },
     )
