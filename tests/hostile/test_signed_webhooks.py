@@ -39,6 +39,19 @@ PROFILE = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 ALLOWED = {200, 400, 404, 413, 503}
+
+
+# Known bugs in notifier/pipeline/callbacks (another engineer's package, being changed: the fix
+# is described in the hardening report): an id past 2**63-1 in Twilio's ``?n=``, or of non-ASCII
+# digits ("²") or past 2**63-1 in SendGrid's ``notification_id``, passes ``str.isdigit()`` and
+# then crashes ``int()`` or the database driver, a 500. The generators leave those ids out so
+# the rest keeps being checked; the xfail tests at the end pin the bugs and fail (XPASS) once
+# they are fixed: then delete ``_crashing_id`` and the markers.
+def _crashing_id(value: Any) -> bool:
+    raw = str(value or "")
+    return raw.isdigit() and not (raw.isascii() and len(raw) <= 18)
+
+
 TWILIO_STATES = ["queued", "sent", "delivered", "read", "undelivered", "failed", "accepted", ""]
 
 
@@ -114,7 +127,9 @@ phone_text = st.sampled_from([w.PHONE, "whatsapp:" + w.PHONE, "+1", "whatsapp:",
             "To": phone_text | text,
         },
     ),
-    st.none() | st.sampled_from(["1", "0", "²", "9" * 30, "-1", ""]) | text,
+    (st.none() | st.sampled_from(["1", "0", "²", "9" * 30, "-1", ""]) | text).filter(
+        lambda n: not (_crashing_id(n) and str(n).isascii())  # "²" is a 400 already
+    ),
 )
 def test_twilio_status(client, form: dict[str, str], n: str | None) -> None:
     path = "/webhooks/twilio/status" + (f"?{urlencode({'n': n})}" if n is not None else "")
@@ -152,7 +167,7 @@ sendgrid_event = st.fixed_dictionaries(
         "reason": text,
         "status": text,
     },
-)
+).filter(lambda ev: not _crashing_id(ev.get("notification_id")))
 
 
 @PROFILE
@@ -201,3 +216,24 @@ def test_store_webhook(client, source: str) -> None:
         _check(answer, f"{source} {topic}: {body[:300]!r}")
 
     prop()
+
+
+@pytest.mark.xfail(strict=True, reason="callbacks: ?n= > 2**63-1 is a 500")
+@pytest.mark.parametrize("n", ["9" * 30])
+def test_twilio_status_with_an_impossible_notification_id(client, n: str) -> None:
+    path = f"/webhooks/twilio/status?{urlencode({'n': n})}"
+    form = {"MessageSid": "SMnew", "MessageStatus": "delivered"}
+    answer = client.post(path, data=form, headers=w.twilio_headers(path, form))
+    assert answer.status_code in ALLOWED
+
+
+@pytest.mark.xfail(strict=True, reason="callbacks: notification_id ² or > 2**63-1 is a 500")
+@pytest.mark.parametrize("nid", ["²", "9" * 30])
+def test_sendgrid_event_with_an_impossible_notification_id(client, nid: str) -> None:
+    body = json.dumps([{"event": "delivered", "sg_event_id": f"x{nid}", "notification_id": nid}])
+    answer = client.post(
+        "/webhooks/sendgrid/events",
+        content=body.encode(),
+        headers=w.sendgrid_headers(body.encode()),
+    )
+    assert answer.status_code in ALLOWED
