@@ -213,16 +213,18 @@ def oracle(p: Parcel) -> Watch:
 
 
 class Bucket:
-    """The carrier's quota: ``rate`` requests/s, bursts up to ``rate`` (carriers.http)."""
+    """The carrier's quota: ``rate`` requests/s, bursts up to ``rate`` but at least one
+    (carriers.http.TokenBucket)."""
 
     def __init__(self, rate: float) -> None:
-        self.rate, self.tokens, self.stamp = rate, rate, -NEVER
+        self.rate, self.cap = rate, max(rate, 1.0)
+        self.tokens, self.stamp = self.cap, -NEVER
         self.sent: list[float] = []
 
     def take(self, at: float) -> float:
         """The time a request wanting to go at ``at`` may go (requests are served in order)."""
         at = max(at, self.stamp)
-        self.tokens = min(self.rate, self.tokens + (at - self.stamp) * self.rate)
+        self.tokens = min(self.cap, self.tokens + (at - self.stamp) * self.rate)
         if self.tokens < 1:
             at += (1 - self.tokens) / self.rate
             self.tokens = 1.0
@@ -233,10 +235,12 @@ class Bucket:
 
 
 def conforms(sent: Iterable[float], rate: float) -> bool:
-    """Whether the request times keep to a ``rate``/s bucket with bursts up to ``rate``."""
-    tokens, stamp = rate, -NEVER
+    """Whether the request times keep to a ``rate``/s bucket with bursts up to ``rate`` (at
+    least one)."""
+    cap = max(rate, 1.0)
+    tokens, stamp = cap, -NEVER
     for at in sorted(sent):
-        tokens = min(rate, tokens + (at - stamp) * rate)
+        tokens = min(cap, tokens + (at - stamp) * rate)
         if tokens < 1 - 1e-3:  # POSIX seconds in floats: microsecond rounding
             return False
         tokens, stamp = tokens - 1, at

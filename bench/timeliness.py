@@ -171,7 +171,8 @@ def compare(parcels: list[Parcel], truths: list[Watch], run: Run) -> dict[str, A
             delays = delays[delays.index(hit) + 1 :]
             late["delayed"].append((hit - start) / MINUTE)
         extra += len(delays)
-    return {
+    flat = {f"p95_min_{k}": _round(percentile(v, 0.95)) for k, v in late.items()}
+    return flat | {
         "latency_min": {
             k: {
                 "n": len(v),

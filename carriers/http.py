@@ -32,14 +32,15 @@ USER_AGENT = "shipment-notifier/0.1 (+https://github.com/shipment-notifier)"
 
 
 class TokenBucket:
-    """``rate`` requests per ``per`` seconds, with bursts up to ``rate``; async and fair."""
+    """``rate`` requests per ``per`` seconds, with bursts up to ``rate`` (at least one request:
+    a quota below one request per ``per`` still lets one through at a time); async and fair."""
 
     def __init__(self, rate: float, per: float = 1.0) -> None:
         if rate <= 0 or per <= 0:
             raise ValueError("rate and per must be positive")
-        self.capacity = rate
+        self.capacity = max(rate, 1.0)
         self.fill_rate = rate / per  # tokens per second
-        self._tokens = rate
+        self._tokens = self.capacity
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
         self._paused_until = 0.0

@@ -32,6 +32,15 @@ async def test_bucket_spaces_requests_beyond_the_burst() -> None:
     assert time.monotonic() - start >= 0.45
 
 
+async def test_a_quota_below_one_request_per_period_still_lets_requests_through() -> None:
+    bucket = TokenBucket(rate=0.5, per=0.1)  # one request per 0.2 s: the first at once
+    start = time.monotonic()
+    await asyncio.wait_for(bucket.acquire(), 1.0)
+    assert time.monotonic() - start < 0.05
+    await asyncio.wait_for(bucket.acquire(), 1.0)
+    assert time.monotonic() - start >= 0.19
+
+
 async def test_bucket_pause_holds_everyone() -> None:
     bucket = TokenBucket(rate=100)
     bucket.pause(0.2)
