@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -108,6 +109,15 @@ class WorkersSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """What ``notifier db prune`` and the daily housekeeping delete (0: keep forever). The
+    audit record of every message (trigger, channel, state, sent_at, provider id) is kept."""
+
+    events_days: float = Field(365.0, ge=0)  # tracking events of parcels no longer followed
+    bodies_days: float = Field(90.0, ge=0)  # message subjects/bodies, shoppers' inbound texts
+    batch_size: int = Field(1000, ge=1, le=100_000)  # rows per transaction
+
+
 class NotifyDefaults(_Section):
     """Defaults for every merchant; each merchant may override them in its own settings."""
 
@@ -188,6 +198,55 @@ class SmtpSettings(_Section):
     timeout: float = Field(10.0, gt=0)
 
 
+# Keys whose values are secrets wherever they appear in a plugin's own section (the typed
+# sections declare theirs as SecretStr; ``carriers.aftership.webhook_secret`` is an extra key).
+SECRET_WORDS = ("secret", "password", "token", "api_key", "apikey", "private_key", "credential")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a plugin setting named ``key`` holds a secret (``client_id``, ``token_url`` not)."""
+    lowered = key.lower()
+    return any(w in lowered for w in SECRET_WORDS) and not lowered.endswith(("_id", "_url"))
+
+
+def wrap_secrets(value: Any) -> Any:
+    """``value`` with the text under secret-looking keys, at any depth, as SecretStr: masked in
+    reprs, ``config show`` and logs. :func:`unwrap_secrets` gives the plain values back."""
+    if isinstance(value, dict):
+        return {
+            k: SecretStr(v) if isinstance(v, str) and is_secret_key(str(k)) else wrap_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [wrap_secrets(v) for v in value]
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """``value`` with every SecretStr, at any depth, as its plain text (for a constructor)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced by ``***``: in the user info (up to the last
+    ``@`` before the query, so an unencoded ``@`` or ``/`` in it is still hidden) and in a
+    ``password=`` query parameter (libpq takes one there too)."""
+    scheme, sep, rest = url.partition("://")
+    head, q, query = rest.partition("?")
+    at = head.rfind("@")
+    colon = head.find(":")
+    if sep and 0 <= colon < at and "/" not in head[:colon]:  # sqlite:///a:b@c.db is a path
+        head = head[:colon] + ":***" + head[at:]
+    query = re.sub(r"(?i)\b(password=)[^&]*", r"\1***", query)
+    return f"{scheme}{sep}{head}{q}{query}"
+
+
 class SendersSettings(BaseModel):
     """Which sender serves each channel, and each sender's own section."""
 
@@ -201,16 +260,25 @@ class SendersSettings(BaseModel):
     twilio: TwilioSettings = TwilioSettings()
     smtp: SmtpSettings = SmtpSettings()
 
+    @model_validator(mode="after")
+    def _wrap_extra_secrets(self) -> SendersSettings:
+        """A plugin sender's section (an extra key) has no types: wrap its secrets here."""
+        if self.__pydantic_extra__:
+            self.__pydantic_extra__ = wrap_secrets(self.__pydantic_extra__)
+        return self
+
     def section(self, sender_id: str) -> dict[str, Any]:
-        """A sender's own settings as a plain dict (secrets still wrapped).
+        """A sender's own settings as a plain dict with secrets unwrapped, for the sender's
+        constructor only (a plugin's section is given back exactly as configured).
 
         ``twilio_sms`` and ``twilio_whatsapp`` share the ``twilio`` section.
         """
         key = "twilio" if sender_id.startswith("twilio_") else sender_id
         value = getattr(self, key, None)
         if isinstance(value, BaseModel):
-            return value.model_dump()
-        return dict(value) if isinstance(value, dict) else {}
+            value = value.model_dump()
+        out: dict[str, Any] = unwrap_secrets(value) if isinstance(value, dict) else {}
+        return out
 
 
 class CarrierSettings(BaseModel):
@@ -224,11 +292,16 @@ class CarrierSettings(BaseModel):
     client_id: str | None = None
     client_secret: SecretStr | None = None
 
+    @model_validator(mode="after")
+    def _wrap_extra_secrets(self) -> CarrierSettings:
+        """Unknown keys have no types: a ``webhook_secret`` or ``password`` is wrapped here."""
+        if self.__pydantic_extra__:
+            self.__pydantic_extra__ = wrap_secrets(self.__pydantic_extra__)
+        return self
+
     def adapter_config(self) -> dict[str, Any]:
         """The section with secrets unwrapped, for the adapter's constructor only."""
-        out: dict[str, Any] = {}
-        for key, value in self.model_dump().items():
-            out[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        out: dict[str, Any] = unwrap_secrets(self.model_dump())
         return out
 
 
@@ -256,6 +329,7 @@ class Settings(BaseSettings):
     poll: PollSettings = PollSettings()
     dispatch: DispatchSettings = DispatchSettings()
     workers: WorkersSettings = WorkersSettings()
+    retention: RetentionSettings = RetentionSettings()
     notify: NotifyDefaults = NotifyDefaults()
     senders: SendersSettings = SendersSettings()
     carriers: dict[str, CarrierSettings] = {}
@@ -268,6 +342,14 @@ class Settings(BaseSettings):
         if not v.startswith(("sqlite:", "postgresql")):
             raise ValueError("must be sqlite:///path or postgresql+psycopg://...")
         return v
+
+    @field_serializer("database_url", when_used="json")
+    def _hide_password(self, v: str) -> str:
+        return mask_url(v)  # `config show` prints the JSON dump
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "database_url" else value
 
     @classmethod
     def settings_customise_sources(
