@@ -56,3 +56,15 @@ bench: $(VENV)/.test
 	if [ -f bench/timeliness.py ]; then \
 	  $(BIN)/python bench/timeliness.py | tail -n 1 >> $(BENCH_OUT); fi
 	$(BIN)/python bench/report.py $(BENCH_OUT) --doc docs/performance.md --readme README.md
+
+# The crash and fault campaigns of tests/campaigns, larger than in `make test` (which runs them
+# CI-sized): 3 replicas on the PostgreSQL of `make test`, CAMPAIGN_PARCELS parcels arriving while
+# a random replica is SIGKILLed at least CAMPAIGN_KILLS times; then the fault campaign with
+# CAMPAIGN_FAULT_PARCELS parcels (0 skips it). Prints the figures; fails if an invariant broke.
+CAMPAIGN_PARCELS ?= 3000
+CAMPAIGN_KILLS ?= 50
+CAMPAIGN_FAULT_PARCELS ?= 600
+.PHONY: campaign
+campaign: $(VENV)/.test
+	$(BIN)/python bench/campaign.py --parcels $(CAMPAIGN_PARCELS) --kills $(CAMPAIGN_KILLS) \
+	  --fault-parcels $(CAMPAIGN_FAULT_PARCELS)

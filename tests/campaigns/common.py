@@ -180,12 +180,19 @@ def _shipment(i: int, merchant: int, shop: Shop, start: datetime) -> dict[str, A
     }
 
 
-def release(engine: Engine, now: datetime) -> None:
-    """Make every parcel a new one, due ``now``: replicas take a while to start on a busy
-    machine, and an accelerated clock would age the parcels meanwhile (late, then delayed)."""
+def release(engine: Engine, now: datetime, parcels: Iterable[int] | None = None) -> None:
+    """Make parcels (seeded ``i``: order ``i``, shipment ``i``; default all) new ones, due
+    ``now``: replicas take a while to start on a busy machine, and an accelerated clock would
+    age parcels waiting meanwhile (late, then delayed)."""
+    values = {"created_at": now, "updated_at": now}
+    orders, shipments = sa.update(Order), sa.update(Shipment)
+    if parcels is not None:
+        ids = list(parcels)
+        orders = orders.where(Order.id.in_(ids))
+        shipments = shipments.where(Shipment.order_id.in_(ids))
     with engine.begin() as conn:
-        conn.execute(sa.update(Order).values(created_at=now, updated_at=now))
-        conn.execute(sa.update(Shipment).values(next_check_at=now, created_at=now, updated_at=now))
+        conn.execute(orders.values(values))
+        conn.execute(shipments.values(values | {"next_check_at": now}))
 
 
 def workers_up(engine: Engine) -> set[int]:

@@ -2,13 +2,16 @@
 the simulator on a shared accelerated clock, and a random replica SIGKILLed at random moments,
 again and again, then restarted.
 
-Leases are long (a minute of wall time) and the heartbeat short, so the campaign only settles
-in time if the survivors take a dead replica's work over through its heartbeat, not through
-lease expiry. At the end every notification row is audited against the messages on disk
-(the outbox sender writes one file per send, named uniquely, carrying the dedupe key): nothing
-lost, and a message twice only where an attempt has no recorded outcome (the kill fell inside
-the send). Singleton jobs are checked from the replicas' logs: no two runs of one job closer
-than its interval, whichever replicas ran them.
+The heartbeat is short (dead after 3 s) and leases longer (15 s of wall time): a dead
+replica's work is taken over through its heartbeat (each kill's registration is reaped,
+counted), while a lease left behind by a live replica whose job crashed (a deadlock victim)
+still expires within the settle time.
+
+At the end every notification row is audited against the messages on disk (the outbox sender
+writes one file per send, named uniquely, carrying the dedupe key): nothing lost, and a message
+twice only where an attempt has no recorded outcome (the kill fell inside the send). Singleton
+jobs are checked from the replicas' logs: no two runs of one job closer than its interval,
+whichever replicas ran them.
 
 Importable without pytest: ``tests/campaigns/test_crash_campaign.py`` runs it CI-sized,
 ``bench/campaign.py`` larger.
@@ -21,6 +24,7 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -55,19 +59,20 @@ START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 07:00 in Jakarta
 JOURNEYS = ("SIMNRM", "SIMNRM", "SIMFAT", "SIMPUP", "SIMETA", "SIMRTS")
 CHANNELS = ("email", "whatsapp")
 HEARTBEAT = 0.5  # s
-DEAD_AFTER = 3.0  # s; leases are LEASE s, so only the heartbeat frees them in time
-LEASE = 60.0  # s of wall time
+DEAD_AFTER = 3.0  # s
+LEASE = 15.0  # s of wall time
 
 
 @dataclass
 class CrashPlan:
     replicas: int = 3
-    parcels: int = 240
-    kills: int = 10  # at least this many
-    scale: float = 20_000.0  # virtual seconds per wall second: ~1 virtual week in 30 s
+    parcels: int = 160
+    kills: int = 16  # at least this many
+    scale: float = 30_000.0  # virtual seconds per wall second: ~1 virtual week in 20 s
     db: str = "postgresql"
     seed: int = 20261201
-    kill_gap: tuple[float, float] = (0.4, 1.6)  # s between kills
+    kill_gap: tuple[float, float] = (0.3, 1.2)  # s between kills
+    waves: int = 4  # parcels arrive in this many waves during the kills
     settle: float = 60.0  # s to settle after the last kill
     startup: float = 60.0  # s for the first replicas to come up (a busy CI machine is slow)
 
@@ -160,9 +165,11 @@ def run(plan: CrashPlan, folder: Path) -> CrashReport:
             replicas.start_all()
             try:
                 report.startup = _wait_up(look, replicas, plan.startup)
-                release(look, clock.now())
                 began = time.monotonic()
-                _kill_loop(look, replicas, plan, rng, report)
+                waves = _waves(plan)
+                _kill_loop(look, replicas, plan, rng, report, lambda: clock.now(), waves)
+                for wave in waves.values():  # whatever the kills did not reach
+                    release(look, clock.now(), wave)
                 report.kill_phase = time.monotonic() - began
                 deadline = time.monotonic() + plan.settle
                 while not _settled(look) and time.monotonic() < deadline:
@@ -201,20 +208,36 @@ def _settings(sim_url: str, folder: Path) -> dict[str, str]:
     }
 
 
+def _waves(plan: CrashPlan) -> dict[int, range]:
+    """Parcels arrive in waves during the kills (by kill count), so every kill finds work."""
+    size = -(-plan.parcels // plan.waves)
+    starts = range(1, plan.parcels + 1, size)
+    every = max(1, plan.kills // plan.waves)
+    return {n * every: range(a, min(a + size, plan.parcels + 1)) for n, a in enumerate(starts)}
+
+
 def _kill_loop(
-    engine: sa.Engine, replicas: Replicas, plan: CrashPlan, rng: random.Random, report: CrashReport
+    engine: sa.Engine,
+    replicas: Replicas,
+    plan: CrashPlan,
+    rng: random.Random,
+    report: CrashReport,
+    now: Callable[[], datetime],
+    waves: dict[int, range],
 ) -> None:
     """Kill a replica every so often until enough kills are done; half the victims are chosen
     among the replicas that have a notification in flight right now."""
     while report.kills < plan.kills:
+        if report.kills in waves:
+            release(engine, now(), waves.pop(report.kills))
         time.sleep(rng.uniform(*plan.kill_gap))
         _check_snapshot(engine, report)
         up = workers_up(engine)
-        alive = [s for s, p in enumerate(replicas.procs) if p.pid in up]
+        alive = [s for s, pid in enumerate(replicas.pids) if pid in up]
         if len(alive) < 2:  # keep a survivor to take the victim's work over
             continue
         busy = _busy(engine)
-        sending = [s for s in alive if "sending" in busy.get(replicas.procs[s].pid, ())]
+        sending = [s for s in alive if "sending" in busy.get(replicas.pids[s], ())]
         slot = rng.choice(sending if sending and rng.random() < 0.5 else alive)
         pid = replicas.kill(slot)
         report.killed.add(pid)
@@ -250,7 +273,7 @@ def _wait_up(engine: sa.Engine, replicas: Replicas, timeout: float) -> float:
     """Wait until every replica has registered; the seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if {p.pid for p in replicas.procs} <= workers_up(engine):
+        if set(replicas.pids) <= workers_up(engine):
             break
         time.sleep(0.2)
     return time.monotonic() - started
@@ -300,7 +323,8 @@ def _read_logs(paths: list[Path], report: CrashReport) -> None:
         elif event == "worker.fenced":
             report.fenced += 1
         elif event == "job.crashed":
-            kind = str(line.get("error", "?")).split(":")[0]
+            error = str(line.get("error", "?"))
+            kind = "deadlock" if "DeadlockDetected" in error else error.split(":")[0]
             report.crashes[f"{line.get('job')}: {kind}"] += 1
     # Every singleton's interval is compressed to the shortest under this clock.
     least = SHORTEST_INTERVAL * INTERVAL_SLACK

@@ -1,8 +1,14 @@
 """Replicas as real processes: ``notifier run`` with the same settings, started, SIGKILLed,
-restarted and stopped by slot; each slot's log file survives its restarts."""
+restarted and stopped by slot; each slot's log file survives its restarts.
+
+By default a preloaded parent forks them (:mod:`tests.campaigns.zygote`: a restart costs
+milliseconds, not seconds of imports); ``fork=False`` spawns ``python -m notifier.cli run``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 STOP_TIMEOUT = 30.0  # s for a replica to stop cleanly after SIGTERM
+ZYGOTE = Path(__file__).with_name("zygote.py")
 
 
 class Replicas:
@@ -33,31 +40,35 @@ class Replicas:
         start: datetime | None = None,
         epoch: float | None = None,
         log_format: str = "json",
+        fork: bool = True,
     ) -> None:
-        self.url, self.folder, self.env = url, folder, dict(env)
-        self.clock_args: list[str] = []
+        self.url, self.folder, self.env, self.count = url, folder, dict(env), count
+        self.args = ["run", "--no-migrate"]  # `notifier db upgrade` ran once, before any replica
         if scale:
             assert start is not None
             at = time.time() if epoch is None else epoch
-            self.clock_args = [
-                "--time-scale",
-                str(scale),
-                "--virtual-start",
-                start.isoformat(),
-                "--virtual-epoch",
-                str(at),
-            ]
+            self.args += ["--time-scale", str(scale), "--virtual-start", start.isoformat()]
+            self.args += ["--virtual-epoch", str(at)]
         self.log_format = log_format
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.pids: list[int] = []
         self.logs = [folder / f"replica-{i}.log" for i in range(count)]
-        self.count = count
+        self._spawned: dict[int, subprocess.Popen[bytes]] = {}
+        self._zygote: subprocess.Popen[str] | None = None
+        if fork:
+            self._zygote = subprocess.Popen(
+                [sys.executable, str(ZYGOTE)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")},
+            )
 
     def start_all(self) -> None:
         for slot in range(self.count):
             self.start(slot)
 
-    def start(self, slot: int) -> subprocess.Popen[bytes]:
-        """Start (or restart) the replica of ``slot``."""
+    def start(self, slot: int) -> int:
+        """Start (or restart) the replica of ``slot``; its pid."""
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")},
             "NOTIFIER_DATABASE_URL": self.url,
@@ -65,33 +76,66 @@ class Replicas:
             "NOTIFIER_LOG__FORMAT": self.log_format,
             **self.env,
         }
-        # `notifier db upgrade` ran once before any replica started: no replica migrates.
-        args = [sys.executable, "-m", "notifier.cli", "run", "--no-migrate", *self.clock_args]
-        with self.logs[slot].open("ab") as log:
-            proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        if slot < len(self.procs):
-            self.procs[slot] = proc
+        if self._zygote is not None:
+            pid = int(
+                self._ask({"start": self.args, "env": env, "log": str(self.logs[slot])})["pid"]
+            )
         else:
-            self.procs.append(proc)
-        return proc
+            with self.logs[slot].open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "notifier.cli", *self.args],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            pid = proc.pid
+            self._spawned[pid] = proc
+        if slot < len(self.pids):
+            self.pids[slot] = pid
+        else:
+            self.pids.append(pid)
+        return pid
 
     def kill(self, slot: int) -> int:
-        """SIGKILL the replica of ``slot``; its pid."""
-        proc = self.procs[slot]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        return proc.pid
+        """SIGKILL the replica of ``slot`` and reap it; its pid."""
+        pid = self.pids[slot]
+        os.kill(pid, signal.SIGKILL)
+        self._wait(pid, 10.0)
+        return pid
 
     def stop_all(self) -> int:
         """SIGTERM every replica; how many exited 0 in time (the others are killed)."""
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         clean = 0
-        for proc in self.procs:
-            try:
-                clean += proc.wait(STOP_TIMEOUT) == 0
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for pid in self.pids:
+            code = self._wait(pid, STOP_TIMEOUT)
+            if code is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                self._wait(pid, 10.0)
+            clean += code == 0
+        if self._zygote is not None and self._zygote.stdin is not None:
+            self._zygote.stdin.close()  # it exits at the end of its requests
+            self._zygote.wait(10)
         return clean
+
+    def _wait(self, pid: int, timeout: float) -> int | None:
+        if self._zygote is not None:
+            code = self._ask({"wait": pid, "timeout": timeout})["code"]
+            return None if code is None else int(code)
+        try:
+            return self._spawned[pid].wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _ask(self, request: dict[str, object]) -> dict[str, object]:
+        assert self._zygote is not None and self._zygote.stdin and self._zygote.stdout
+        self._zygote.stdin.write(json.dumps(request) + "\n")
+        self._zygote.stdin.flush()
+        line = self._zygote.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the zygote exited ({self._zygote.wait()}); see stderr")
+        answer: dict[str, object] = json.loads(line)
+        return answer
