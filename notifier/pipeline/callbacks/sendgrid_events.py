@@ -16,7 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from notifier.pipeline.callbacks.shared import CALLBACKS, InFlight, claim, opt_in, opt_out
+from notifier.pipeline.callbacks.shared import (
+    CALLBACKS,
+    InFlight,
+    claim,
+    notification_id,
+    opt_in,
+    opt_out,
+)
 from notifier.runtime import Runtime
 from notifier.store.models import Notification, NotificationState, Recipient
 
@@ -106,9 +113,11 @@ def _email_suppression(ev: Mapping[str, Any]) -> str | None:
 
 
 def _email_notification(session: Session, ev: Mapping[str, Any]) -> Notification | None:
-    raw = str(ev.get("notification_id") or "")
-    if raw.isdigit():
-        stmt = select(Notification).where(col(Notification.id) == int(raw))
+    raw = ev.get("notification_id")
+    usable = isinstance(raw, str | int) and not isinstance(raw, bool)
+    our_id = notification_id(raw, "sendgrid") if usable else None
+    if our_id is not None:
+        stmt = select(Notification).where(col(Notification.id) == our_id)
         n = session.exec(stmt.with_for_update()).first()
         if n is not None and n.channel == "email":
             return n

@@ -26,11 +26,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from prometheus_client import Counter
 from sqlmodel import Session, col
 
 from notifier.store.lease import insert_ignoring
 from notifier.store.models import ProviderEvent, Recipient
+
+log = structlog.get_logger(__name__)
+
+# The largest row id a database takes (SQLite INTEGER, PostgreSQL BIGINT); the same bound as the
+# web routes' ids (notifier.web.deps.MAX_ROW_ID, which this layer may not import).
+MAX_ROW_ID = 2**63 - 1
 
 CALLBACKS = Counter(
     "notifier_provider_callbacks_total",
@@ -54,6 +61,21 @@ class Result:
 
     result: str
     detail: str = ""
+
+
+def notification_id(raw: object, provider: str) -> int | None:
+    """Our notification id as a provider echoes it back (Twilio ``?n=``, SendGrid's custom
+    argument), or None when it cannot be one of ours: not ASCII digits (``str.isdigit()`` also
+    takes "²" and other scripts' digits), or past what the database takes (the driver would
+    raise, a 500 the provider retries forever). Such an id is logged and then treated like an
+    unknown notification: nothing changes and the provider gets its 2xx."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ROW_ID:
+        return int(text)
+    log.warning("callback.impossible_id", provider=provider, notification_id=text[:40])
+    return None
 
 
 def count(provider: str, kind: str, outcome: Result) -> Result:

@@ -27,7 +27,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from notifier.pipeline.callbacks.shared import Result, claim, count, opt_out
+from notifier.pipeline.callbacks.shared import Result, claim, count, notification_id, opt_out
 from notifier.pipeline.outbox import PHONE_CHANNELS, dedupe_key
 from notifier.runtime import Runtime
 from notifier.store.lease import insert_ignoring
@@ -97,14 +97,14 @@ class TwilioStatus:
         if not sid or not status:
             raise ValueError("MessageSid and MessageStatus are required")
         n = query.get("n")
-        if n is not None and not n.isdigit():
+        if n is not None and not (n.isascii() and n.isdigit()):  # "²".isdigit() too
             raise ValueError("n must be a notification id")
         return cls(
             sid,
             status,
             (form.get("ErrorCode") or "").strip() or None,
             (form.get("ErrorMessage") or "").strip() or None,
-            int(n) if n else None,
+            notification_id(n, "twilio"),  # past 2**63-1: none of ours, found by SID or unknown
         )
 
     def reason(self) -> str:
