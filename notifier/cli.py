@@ -6,6 +6,7 @@ import asyncio
 import json
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -135,6 +136,23 @@ def db_downgrade(revision: str) -> None:
     settings = boot()
     downgrade(make_engine(settings.database_url), revision)
     out.print(f"database at {revision}")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="The copy to write (a new file).")],
+    force: Annotated[bool, typer.Option(help="Replace PATH if it exists.")] = False,
+) -> None:
+    """Copy the SQLite database to PATH while the daemon runs (online backup API)."""
+    from notifier.store.backup import BackupError, backup
+
+    settings = boot()
+    try:
+        done = backup(settings.database_url, path, force=force)
+    except BackupError as e:
+        fail(str(e))
+    at = f", at migration {done.revision}" if done.revision else ""
+    out.print(f"backed up to {done.path} ({done.bytes} bytes{at})", highlight=False)
 
 
 @config_app.command("show")
