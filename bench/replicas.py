@@ -8,7 +8,11 @@ second and messages per second. The simulator runs in its own thread of this pro
 outbox sender writes the messages (no provider latency), so this is the pipeline's and the
 database's throughput on this machine.
 
-    .venv/bin/python bench/replicas.py [--parcels 600] [--counts 1,2,3]
+    .venv/bin/python bench/replicas.py [--parcels 600] [--counts 1,2,3] [--profile DIR]
+
+Also measured: the CPU seconds the replicas, PostgreSQL (all of its processes) and this process
+spent meanwhile, and ``cpu_busy``, their sum over the time and the cores. ``--profile`` samples
+every replica's thread stacks into DIR (folded stacks, see tests/campaigns/zygote.py).
 
 Prints one JSON object as its last line.
 """
@@ -28,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from carriers.simulator.server import serve_in_thread  # noqa: E402
@@ -48,7 +53,7 @@ STARTUP = 120.0  # s for the replicas to come up
 LIMIT = 300.0  # s for one run
 
 
-def measure(count: int, parcels: int, folder: Path) -> dict[str, Any]:
+def measure(count: int, parcels: int, folder: Path, profile: Path | None = None) -> dict[str, Any]:
     shop = Shop("sekar", numbers=lambda i: f"{JOURNEYS[i % len(JOURNEYS)]}{i:06d}")
     with database("postgresql", folder) as url:
         seed(url, [shop], parcels, START)
@@ -65,17 +70,20 @@ def measure(count: int, parcels: int, folder: Path) -> dict[str, Any]:
                 "NOTIFIER_DISPATCH__INTERVAL": "0.5",
                 "NOTIFIER_DISPATCH__BATCH_SIZE": "100",
             }
+            if profile:  # each replica's stacks, sampled (tests/campaigns/zygote.py)
+                env["ZYGOTE_PROFILE"] = str(profile / f"replicas{count}")
             replicas = Replicas(url, folder, count, env, scale=1.0, start=START, epoch=epoch)
             replicas.start_all()
             try:
                 up = _wait(lambda: len(workers_up(look)) >= count, STARTUP)
-                began = time.monotonic()
+                began, cpu = time.monotonic(), _cpu(replicas.pids)
                 release(look, START + timedelta(seconds=time.time() - epoch))
                 done = _wait(lambda: _finished(look), LIMIT)
                 seconds = time.monotonic() - began
+                cpu = {k: round(v - cpu.get(k, 0.0), 1) for k, v in _cpu(replicas.pids).items()}
             finally:
                 replicas.stop_all()
-        sent, polls = _counts(look)
+        sent, polls, decided = _counts(look)
         look.dispose()
     return {
         "replicas": count,
@@ -87,6 +95,11 @@ def measure(count: int, parcels: int, folder: Path) -> dict[str, Any]:
         "messages_sent": sent,
         "messages_per_s": round(sent / seconds, 1),
         "polls": polls,
+        "notifications_decided": decided,
+        # CPU seconds spent meanwhile: the replicas, every PostgreSQL process (other users of
+        # the server included) and this process (the simulator's thread, the watcher).
+        "cpu_s": cpu,
+        "cpu_busy": round(sum(cpu.values()) / seconds / (os.cpu_count() or 1), 2),
     }
 
 
@@ -117,28 +130,54 @@ def _finished(engine: sa.Engine) -> bool:
     return moving == 0 and waiting == 0
 
 
-def _counts(engine: sa.Engine) -> tuple[int, int]:
+def _counts(engine: sa.Engine) -> tuple[int, int, int]:
+    """Messages sent, shipments polled, notifications no longer waiting (sent, suppressed...)."""
     with engine.connect() as conn:
-        sent = conn.execute(
-            sa.select(sa.func.count()).select_from(Notification).where(Notification.state == "sent")
-        ).scalar_one()
+        states = dict(
+            conn.execute(
+                sa.select(Notification.state, sa.func.count()).group_by(Notification.state)
+            ).all()
+        )
         polls = conn.execute(
             sa.select(sa.func.count())
             .select_from(Shipment)
             .where(Shipment.last_checked_at.is_not(None))
         ).scalar_one()
-    return int(sent), int(polls)
+    decided = sum(n for s, n in states.items() if s not in ("pending", "sending"))
+    return int(states.get("sent", 0)), int(polls), int(decided)
+
+
+def _cpu(replicas: list[int]) -> dict[str, float]:
+    """CPU seconds (user + system) so far: the replicas, PostgreSQL's processes, this one."""
+    out = {"replicas": 0.0, "postgres": 0.0, "bench": _seconds(psutil.Process())}
+    for pid in replicas:
+        out["replicas"] += _seconds(psutil.Process(pid))
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres":
+            out["postgres"] += _seconds(proc)
+    return out
+
+
+def _seconds(proc: psutil.Process) -> float:
+    try:
+        times = proc.cpu_times()
+    except psutil.Error:  # gone meanwhile
+        return 0.0
+    return float(times.user + times.system)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parcels", type=int, default=600)
     parser.add_argument("--counts", default="1,2,3")
+    parser.add_argument("--profile", type=Path, help="folder for each replica's sampled stacks")
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     runs = []
     for count in (int(c) for c in args.counts.split(",")):
         with tempfile.TemporaryDirectory() as folder:
-            runs.append(measure(count, args.parcels, Path(folder)))
+            runs.append(measure(count, args.parcels, Path(folder), args.profile))
         print(json.dumps(runs[-1]), file=sys.stderr)
     print(
         json.dumps(

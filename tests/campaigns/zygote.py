@@ -11,6 +11,7 @@ Protocol: one JSON object per line on stdin, one answer per line on stdout.
     {"start": [args...], "env": {...}, "log": "/path"}  -> {"pid": 1234}
     {"wait": 1234, "timeout": 30}                       -> {"pid": 1234, "code": 0 | null}
 
+A child whose env names ``ZYGOTE_PROFILE=/path/prefix`` has its stacks sampled (:class:`Sampler`).
 ``wait`` reaps the child (``code`` is its exit status as ``subprocess`` gives it: ``-9`` for
 SIGKILL; null if it is still running after ``timeout`` seconds, or is not a child of ours).
 The caller kills and signals children by pid itself. When stdin closes, children still running
@@ -26,8 +27,12 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
+from collections import Counter
+from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 # What `notifier run` imports, loaded once before any fork. Importing them starts no thread,
@@ -43,6 +48,8 @@ PRELOAD = (
     "notifier.web.app",
 )
 POLL = 0.02  # s between checks while waiting for a child
+PROFILE_ENV = "ZYGOTE_PROFILE"  # in a child's env: sample its stacks into this path prefix
+SAMPLE_EVERY = 0.005  # s
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -68,7 +75,7 @@ def _child(args: list[str], env: dict[str, str], log: str) -> int:
         os.environ.clear()
         os.environ.update(env)
         sys.argv = ["notifier", *args]
-        importlib.import_module("notifier.cli").main()  # click ends with SystemExit(code)
+        _run(env.get(PROFILE_ENV))
         code = 0
     except SystemExit as exit_:
         code = _exit_code(exit_.code)
@@ -79,6 +86,54 @@ def _child(args: list[str], env: dict[str, str], log: str) -> int:
             with contextlib.suppress(Exception):
                 stream.flush()
     return code
+
+
+def _run(profile: str | None) -> None:
+    """``notifier.cli.main()`` (which ends with SystemExit); with ``profile``, sampled."""
+    cli = importlib.import_module("notifier.cli")
+    if not profile:
+        cli.main()
+        return
+    sampler = Sampler()
+    sampler.start()
+    try:
+        cli.main()
+    finally:
+        sampler.dump(f"{profile}.{os.getpid()}.folded")
+
+
+class Sampler(threading.Thread):
+    """Every thread's stack every SAMPLE_EVERY seconds (the daemon does its database work in
+    worker threads, which cProfile would not see); :meth:`dump` writes them folded, one
+    ``thread;outer;...;inner count`` a line (flame graph tools read it), idle waits included."""
+
+    def __init__(self) -> None:
+        super().__init__(name="zygote-sampler", daemon=True)
+        self.stacks: Counter[str] = Counter()
+
+    def run(self) -> None:
+        me = threading.get_ident()
+        names = {}
+        while True:
+            time.sleep(SAMPLE_EVERY)
+            for t in threading.enumerate():
+                names[t.ident] = t.name.split("_")[0].split(" ")[0]
+            for ident, frame in sys._current_frames().items():
+                if ident != me:
+                    self.stacks[";".join([names.get(ident, "?"), *_frames(frame)])] += 1
+
+    def dump(self, path: str) -> None:
+        with open(path, "w") as out:
+            out.writelines(f"{stack} {n}\n" for stack, n in self.stacks.items())
+
+
+def _frames(frame: FrameType | None) -> list[str]:
+    out = []
+    while frame is not None:
+        code = frame.f_code
+        out.append(f"{code.co_name} ({Path(code.co_filename).name})")
+        frame = frame.f_back
+    return out[::-1]
 
 
 def _exit_code(value: object) -> int:
