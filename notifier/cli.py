@@ -155,6 +155,41 @@ def db_backup(
     out.print(f"backed up to {done.path} ({done.bytes} bytes{at})", highlight=False)
 
 
+@db_app.command("prune")
+def db_prune(
+    dry_run: Annotated[bool, typer.Option(help="Only count what would go.")] = False,
+) -> None:
+    """Delete old tracking events and clear old message texts, as [retention] says; the record
+    of every message sent stays."""
+    import sqlalchemy as sa
+
+    from notifier.store.db import make_engine
+    from notifier.store.retention import prune
+
+    settings = boot()
+    policy = settings.retention
+    engine = make_engine(settings.database_url)
+    try:
+        done = prune(engine, policy, datetime.now(UTC), dry_run=dry_run)
+    except sa.exc.SQLAlchemyError as e:
+        fail(f"prune failed: {str(e).splitlines()[0]}")  # the driver's line, no traceback
+    finally:
+        engine.dispose()
+    verb = ("would delete", "would clear") if dry_run else ("deleted", "cleared")
+
+    def days(n: float) -> str:
+        return "kept forever" if n <= 0 else f"older than {n:g} days"
+
+    out.print(
+        f"tracking events of parcels no longer followed ({days(policy.events_days)}): "
+        f"{verb[0]} {done.events}\n"
+        f"message subjects and bodies ({days(policy.bodies_days)}): {verb[1]} {done.bodies}\n"
+        f"shoppers' inbound texts ({days(policy.bodies_days)}): {verb[1]} {done.inbound}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective settings as JSON, secrets masked."""

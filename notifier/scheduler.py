@@ -30,7 +30,7 @@ from notifier import alerts, metrics
 from notifier.orders.poller import poll_sources
 from notifier.pipeline import circuit, delays, dispatch, poll
 from notifier.runtime import Runtime, worker_id
-from notifier.store import workers
+from notifier.store import retention, workers
 from notifier.store.lease import release
 from notifier.store.models import Notification, Shipment
 from notifier.web.app import create_app
@@ -44,10 +44,18 @@ SOURCES_EVERY = 60.0  # s
 HOUSEKEEPING_EVERY = 300.0  # s
 ALERTS_EVERY = 300.0  # s
 DIGESTS_EVERY = 600.0  # s
+RETENTION_EVERY = 86400.0  # s: old events and message texts are pruned once a day
 SHORTEST_INTERVAL = 0.5  # s; compressed (demo) intervals stay at least this long
 # Jobs that run once per interval across replicas; the sweep and dispatch lease rows instead.
 SINGLETONS = frozenset(
-    {"delay_scan", "order_sources", "housekeeping", "merchant_alerts", "merchant_digests"}
+    {
+        "delay_scan",
+        "order_sources",
+        "housekeeping",
+        "retention",
+        "merchant_alerts",
+        "merchant_digests",
+    }
 )
 
 
@@ -152,6 +160,7 @@ class Daemon:
             "delay_scan": (lambda: delays.scan(self.rt), self._every(DELAY_SCAN_EVERY)),
             "order_sources": (lambda: poll_sources(self.rt), self._every(SOURCES_EVERY)),
             "housekeeping": (self._housekeeping, self._every(HOUSEKEEPING_EVERY)),
+            "retention": (self._retention, self._every(RETENTION_EVERY)),
             "merchant_alerts": (
                 lambda: asyncio.to_thread(alerts.scan, self.rt),
                 self._every(ALERTS_EVERY),
@@ -203,6 +212,18 @@ class Daemon:
             return {str(state): int(n) for state, n in rows} | {"shipments_due": int(due)}
 
         log.info("housekeeping", **await asyncio.to_thread(counts))
+
+    async def _retention(self) -> None:
+        """The daily part of housekeeping: prune what ``[retention]`` lets go, in batches,
+        ending early (to go on next time) when the daemon stops."""
+        pruned = await asyncio.to_thread(
+            retention.prune,
+            self.rt.engine,
+            self.rt.settings.retention,
+            self.rt.clock.now(),
+            should_stop=self.stop_event.is_set,
+        )
+        log.info("retention.pruned", **vars(pruned))
 
     async def run(self) -> int:
         """Serve until SIGTERM/SIGINT or :meth:`stop`; returns the exit code."""
