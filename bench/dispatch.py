@@ -31,7 +31,15 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from common import PEAK_RSS_SOURCE, RoundTrips, emit, machine, peak_rss_mb, stand_in
+from common import (
+    PEAK_RSS_SOURCE,
+    RoundTrips,
+    emit,
+    machine,
+    peak_rss_mb,
+    reset_peak_rss,
+    stand_in,
+)
 from sendgrid import SendGridAPIClient
 from sqlmodel import SQLModel
 from twilio.http.http_client import TwilioHttpClient
@@ -181,22 +189,23 @@ def _notification(i: int, now: datetime) -> dict[str, Any]:
     }
 
 
-async def ours(rt: Any, engine: sa.Engine, warmup: int) -> tuple[float, dict[str, int], int]:
-    """Seconds to dispatch everything due, the resulting states, and statements sent, after
-    dispatching ``warmup`` messages untimed (senders loaded, templates compiled, threads up)."""
+async def ours(rt: Any, engine: sa.Engine, warmup: int) -> tuple[float, float, dict[str, int], int]:
+    """Seconds (wall and this process's CPU) to dispatch everything due, the resulting states,
+    and statements sent, after dispatching ``warmup`` messages untimed (senders loaded,
+    templates compiled, threads up)."""
     await dispatch.dispatch(rt, limit=warmup)
     trips = RoundTrips(engine)
     states: dict[str, int] = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while True:
         stats = await dispatch.dispatch(rt)
         if not stats.leased:
             break
         for state, count in stats.by_state.items():
             states[state] = states.get(state, 0) + count
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     trips.close()
-    return seconds, states, trips.count
+    return seconds, cpu, states, trips.count
 
 
 class Pool:
@@ -232,9 +241,11 @@ def _mail(i: int) -> dict[str, Any]:
     }
 
 
-async def baseline(n: int, warmup: int, sendgrid: str, twilio: str, concurrency: int) -> float:
-    """Seconds for the libraries alone to send ``n`` pre-rendered messages (half each), after
-    ``warmup`` untimed ones (threads started, connections open)."""
+async def baseline(
+    n: int, warmup: int, sendgrid: str, twilio: str, concurrency: int
+) -> tuple[float, float]:
+    """Seconds (wall, CPU) for the libraries alone to send ``n`` pre-rendered messages (half
+    each), after ``warmup`` untimed ones (threads started, connections open)."""
 
     def sg_client() -> SendGridAPIClient:
         client = SendGridAPIClient(api_key=SENDGRID_KEY, host=sendgrid)
@@ -265,12 +276,12 @@ async def baseline(n: int, warmup: int, sendgrid: str, twilio: str, concurrency:
             await loop.run_in_executor(pool.executor, pool.call, job(i))
 
     await asyncio.gather(*(one(i) for i in range(n + 1, n + warmup + 1)))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(i) for i in range(1, n + 1)))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     for pool in pools.values():
         pool.executor.shutdown()
-    return seconds
+    return seconds, cpu
 
 
 async def run(args: argparse.Namespace, sendgrid: str, twilio: str, folder: Path) -> dict[str, Any]:
@@ -280,8 +291,9 @@ async def run(args: argparse.Namespace, sendgrid: str, twilio: str, folder: Path
     warmup = max(WARMUP, args.concurrency * 4)
     seed(engine, args.notifications + warmup, now)
     rt = build_runtime(config, SystemClock(), engine=engine)
-    base = await baseline(args.notifications, warmup, sendgrid, twilio, args.concurrency)
-    seconds, states, trips = await ours(rt, engine, warmup)
+    base, base_cpu = await baseline(args.notifications, warmup, sendgrid, twilio, args.concurrency)
+    reset_peak_rss()  # the baseline's pre-rendered bodies are not ours
+    seconds, cpu, states, trips = await ours(rt, engine, warmup)
     threads = threading.active_count()
     await rt.aclose()
     engine.dispose()
@@ -301,6 +313,8 @@ async def run(args: argparse.Namespace, sendgrid: str, twilio: str, folder: Path
         "db_round_trips": trips,
         "round_trips_per_message": round(trips / max(1, args.notifications), 3),
         "us_per_message": round(seconds * 1e6 / max(1, sent), 1),
+        "cpu_us_per_message": round(cpu * 1e6 / max(1, sent), 1),
+        "baseline_cpu_us_per_message": round(base_cpu * 1e6 / max(1, args.notifications), 1),
         "threads_at_end": threads,
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_source": PEAK_RSS_SOURCE,

@@ -64,6 +64,8 @@ def sweep_table(rows: list[Row]) -> list[str]:
     for r in rows:
         if "shipments_per_s" in r:
             groups[(r["db"], r["shipments"])].append(r)
+    if not groups:
+        return []
     out = [
         "| N | db | runs | shipments/s | ceiling (aiohttp alone) | ratio | µs/shipment "
         "| CPU µs/shipment | round trips/shipment | peak RSS MB | re-sweep shipments/s "
@@ -145,11 +147,42 @@ def timeliness_lines(rows: list[Row]) -> list[str]:
     if not group:
         return []
     last = group[-1]
-    lines = [f"Targets: `{json.dumps(last.get('targets', {}))}`", ""]
-    for name, figures in last.get("strategies", {}).items():
-        flat = {k: v for k, v in figures.items() if isinstance(v, int | float)}
-        lines.append(f"- `{name}`: " + ", ".join(f"{k} {fmt(v, 2)}" for k, v in flat.items()))
-    return lines
+    config, kinds = (
+        last.get("config", {}),
+        ("out_for_delivery", "delivered", "exception", "delayed"),
+    )
+    out = [
+        f"{config.get('shipments', 0):,} shipments over {fmt(config.get('days'))} virtual days, "
+        f"quota {fmt(config.get('rate'))} requests/s of {config.get('batch')} numbers, "
+        f"{fmt(100 * config.get('push_share', 0))} % of them pushed by their carrier.",
+        "",
+        "| strategy | calls/shipment | requests/shipment | "
+        + " | ".join(f"{k} p50 / p95 min" for k in kinds)
+        + " | delays missed | quota kept |",
+        "|---" * (5 + len(kinds)) + "|",
+    ]
+    for name, f in last.get("strategies", {}).items():
+        latency = f.get("latency_min", {})
+        cells = " | ".join(
+            f"{fmt(latency.get(k, {}).get('p50'), 1)} / {fmt(latency.get(k, {}).get('p95'), 1)}"
+            for k in kinds
+        )
+        kept = "yes" if f.get("quota", {}).get("respected") else "NO"
+        out.append(
+            f"| `{name}` | {fmt(f.get('calls_per_shipment'), 1)} "
+            f"| {fmt(f.get('requests_per_shipment'), 1)} | {cells} "
+            f"| {fmt(f.get('delays_missed'))} | {kept} |"
+        )
+    targets = last.get("targets", {})
+    unmet = [k for k, ok in targets.get("p95_target_met", {}).items() if not ok]
+    out += [
+        "",
+        f"Calls against fixed 15-minute polling: **{fmt(targets.get('calls_vs_fixed_15m'), 3)}** "
+        f"(target at most 0.3); p95 within {fmt(targets.get('p95_min'))} min: "
+        + (f"**not met for {', '.join(unmet)}**" if unmet else "**met for every kind**")
+        + f"; no delay missed: {'yes' if targets.get('no_delay_missed') else '**no**'}.",
+    ]
+    return out
 
 
 def machine(rows: list[Row]) -> str:

@@ -47,6 +47,7 @@ from common import (
     machine,
     peak_rss_mb,
     postgres_version,
+    reset_peak_rss,
     simulator,
 )
 from sqlalchemy.engine import Engine
@@ -321,7 +322,9 @@ async def run(args: argparse.Namespace, url: str, engine: Engine, folder: Path) 
             settings, client(args.transport, args.concurrency, settings.poll.request_timeout)
         )
     before = await ceiling(url, nums, args.concurrency)
+    baseline = reset_peak_rss() and peak_rss_mb()
     first = await timed(rt, engine, args.profile)
+    peak = peak_rss_mb()
     stats, seconds = first.stats, first.seconds
     after = await ceiling(url, nums, args.concurrency)
     again = await resweep(rt, engine) if args.resweep else None
@@ -345,7 +348,8 @@ async def run(args: argparse.Namespace, url: str, engine: Engine, folder: Path) 
         "round_trips_per_shipment": round(first.trips / max(1, stats.shipments), 4),
         "us_per_shipment": round(seconds * 1e6 / max(1, stats.shipments), 1),
         "cpu_us_per_shipment": round(first.cpu * 1e6 / max(1, stats.shipments), 1),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak,  # during the first sweep: the service's own footprint
+        "rss_before_sweep_mb": baseline or None,
         "peak_rss_source": PEAK_RSS_SOURCE,
         "carrier_calls": stats.calls,
         "failures": stats.failures,
