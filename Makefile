@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := notifier carriers tests bench alembic/env.py
 
-.PHONY: demo test lint typecheck clean bench
+.PHONY: demo test lint typecheck audit clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(VENV)/.test
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
+
+# Known vulnerabilities in the installed dependencies (pip-audit, PyPI's vulnerability service).
+# Fails when a dependency is vulnerable and when the audit cannot be done or is incomplete.
+audit: $(VENV)/.test
+	$(BIN)/python .ci/audit.py
 
 # Browser tests run on their own (one Chromium, no xdist): Playwright's sync API keeps an event
 # loop running in its process, which other async tests in the same worker must not share.
