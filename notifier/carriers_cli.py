@@ -71,7 +71,8 @@ def carriers_detect(
     number: Annotated[str, typer.Argument(help="A tracking number (resi).")],
 ) -> None:
     """Print the carriers the number's format fits, most likely first, one a line:
-    ``carrier[/courier] <tab> confidence <tab> why``. Exits 1 when none fits."""
+    ``carrier`` or ``carrier/courier``, a tab, the confidence, a tab, why. Exits 1 when none
+    fits."""
     found = detect(number)
     if not found:
         _fail(f"no carrier format fits {number!r}")

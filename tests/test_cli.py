@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from notifier.cli import app
@@ -108,3 +109,23 @@ def test_doctor_loads_every_plugin(monkeypatch, tmp_path) -> None:
     out = runner.invoke(app, ["doctor"])
     assert out.exit_code == 0, out.stdout
     assert "binderbyte" in out.stdout and "outbox" in out.stdout and "database: ok" in out.stdout
+
+
+def _command_paths(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [prefix]
+    for command in group.registered_commands:
+        name = command.name or (
+            command.callback.__name__.replace("_", "-") if command.callback else ""
+        )
+        paths.append((*prefix, name))
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None and sub.name
+        paths += _command_paths(sub.typer_instance, (*prefix, sub.name))
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(app), ids=" ".join)
+def test_every_command_prints_its_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
