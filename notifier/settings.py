@@ -110,10 +110,11 @@ class WorkersSettings(_Section):
 
 
 class RetentionSettings(_Section):
-    """What ``notifier db prune`` and the daily housekeeping delete (0: keep forever). The
-    audit record of every message (trigger, channel, state, sent_at, provider id) is kept."""
+    """What ``notifier db prune`` and the daemon's daily ``retention`` job delete (0: keep
+    forever); see :mod:`notifier.store.retention`. The audit record of every message (trigger,
+    channel, state, sent_at, provider id) is kept."""
 
-    events_days: float = Field(365.0, ge=0)  # tracking events of parcels no longer followed
+    events_days: float = Field(365.0, ge=0)  # of parcels no longer followed, unchanged this long
     bodies_days: float = Field(90.0, ge=0)  # message subjects/bodies, shoppers' inbound texts
     batch_size: int = Field(1000, ge=1, le=100_000)  # rows per transaction
 
