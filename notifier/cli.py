@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from notifier import logs, plugins
@@ -48,7 +49,8 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # The message is text, never markup: a path or a driver's error may hold "[/...]".
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -159,8 +161,8 @@ def db_backup(
 def db_prune(
     dry_run: Annotated[bool, typer.Option(help="Only count what would go.")] = False,
 ) -> None:
-    """Delete old tracking events and clear old message texts, as [retention] says; the record
-    of every message sent stays."""
+    """Delete old tracking events and clear old message texts as the retention settings say;
+    the record of every message sent stays."""
     import sqlalchemy as sa
 
     from notifier.store.db import make_engine

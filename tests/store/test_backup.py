@@ -192,3 +192,13 @@ def test_postgresql_gets_the_pg_dump_command_with_the_password_masked(
 def test_in_memory_database_is_refused() -> None:
     with pytest.raises(BackupError, match="in memory"):
         backup("sqlite://", Path("unused.db"))
+
+
+def test_an_error_naming_a_markup_like_path_is_printed_as_is(source, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NOTIFIER_DATABASE_URL", f"sqlite:///{source}")
+    folder = tmp_path / "a[" / "b]" / "[bold]"  # ".../a[/b]/[bold]": a closing tag to rich
+    folder.mkdir(parents=True)
+    (folder / "x.db").write_text("old")
+    out = runner.invoke(app, ["db", "backup", str(folder / "x.db")])
+    assert out.exit_code == 1
+    assert f"{folder / 'x.db'} already exists" in " ".join(out.output.split())
