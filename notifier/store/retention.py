@@ -92,7 +92,7 @@ class _Step:
     id: Any
     select_from: Any
     where: sa.ColumnElement[bool]
-    change: Callable[[list[int]], sa.Executable]
+    change: Callable[[int, int], sa.Executable]  # for the qualifying rows in an id range
 
 
 def _events(cutoff: datetime) -> _Step:
@@ -108,8 +108,8 @@ def _events(cutoff: datetime) -> _Step:
             TrackingEvent, Shipment, col(TrackingEvent.shipment_id) == col(Shipment.id)
         ),
         where=sa.and_(unfollowed, col(TrackingEvent.created_at) < cutoff),
-        change=lambda ids: sa.delete(TrackingEvent).where(
-            col(TrackingEvent.id).in_(ids),
+        change=lambda first, last: sa.delete(TrackingEvent).where(
+            col(TrackingEvent.id).between(first, last),
             col(TrackingEvent.created_at) < cutoff,
             col(TrackingEvent.shipment_id).in_(gone),
         ),
@@ -126,9 +126,9 @@ def _bodies(cutoff: datetime) -> _Step:
         id=col(Notification.id),
         select_from=Notification,
         where=old,
-        change=lambda ids: (
+        change=lambda first, last: (
             sa.update(Notification)
-            .where(col(Notification.id).in_(ids), old)
+            .where(col(Notification.id).between(first, last), old)
             .values(subject=None, body=None)
         ),
     )
@@ -145,8 +145,10 @@ def _inbound(cutoff: datetime) -> _Step:
         id=col(InboundMessage.id),
         select_from=InboundMessage,
         where=old,
-        change=lambda ids: (
-            sa.update(InboundMessage).where(col(InboundMessage.id).in_(ids), old).values(body="")
+        change=lambda first, last: (
+            sa.update(InboundMessage)
+            .where(col(InboundMessage.id).between(first, last), old)
+            .values(body="")
         ),
     )
 
@@ -174,8 +176,8 @@ def _run(
                 .limit(batch)
             )
             ids = list(conn.execute(pick).scalars())
-            if ids:
-                done += conn.execute(step.change(ids)).rowcount
+            if ids:  # the id range, not an IN list of up to batch_size parameters
+                done += conn.execute(step.change(ids[0], ids[-1])).rowcount
         if len(ids) < batch:
             return done, False
         after = ids[-1]
