@@ -201,7 +201,19 @@ class SmtpSettings(_Section):
 
 # Keys whose values are secrets wherever they appear in a plugin's own section (the typed
 # sections declare theirs as SecretStr; ``carriers.aftership.webhook_secret`` is an extra key).
-SECRET_WORDS = ("secret", "password", "token", "api_key", "apikey", "private_key", "credential")
+SECRET_WORDS = (
+    "secret",
+    "password",
+    "passphrase",
+    "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "consumer_key",
+    "signing_key",
+    "private_key",
+    "credential",
+)
 
 
 def is_secret_key(key: str) -> bool:
