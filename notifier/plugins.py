@@ -48,6 +48,20 @@ def load_sender(name: str) -> Any:
     return load("senders", name)
 
 
+def senders_for(channel: str) -> list[str]:
+    """Registered senders that can carry ``channel`` (those that fail to load are left out:
+    ``notifier doctor`` reports them)."""
+    out = []
+    for name in names("senders"):
+        try:
+            cls = load_sender(name)
+        except Exception:  # reported by check_all, not offered to merchants
+            cls = None
+        if channel in getattr(cls, "channels", ()):
+            out.append(name)
+    return out
+
+
 def load_source(name: str) -> Any:
     return load("order_sources", name)
 

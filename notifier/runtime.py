@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from carriers.base import CarrierAdapter
 from notifier.clock import Clock
+from notifier.errors import ConfigError
 from notifier.plugins import load_carrier, load_sender
 from notifier.senders.base import Sender
 from notifier.settings import Settings
@@ -73,14 +74,26 @@ class Senders:
         """Use ``sender`` for ``channel`` whatever the settings say (tests)."""
         self._by_id[f"channel:{channel}"] = sender
 
-    def for_channel(self, channel: str) -> Sender:
+    def for_channel(self, channel: str, choice: str | None = None) -> Sender:
+        """The sender for ``channel``: the merchant's ``choice`` (a sender id) when given, else
+        the service's. Raises KeyError/ImportError for an unknown sender, ConfigError for one
+        that cannot carry the channel."""
         if f"channel:{channel}" in self._by_id:
             return self._by_id[f"channel:{channel}"]
-        sender_id = getattr(self.settings.senders, channel)
+        sender_id = choice or getattr(self.settings.senders, channel)
         if sender_id not in self._by_id:
             cls = load_sender(sender_id)
             self._by_id[sender_id] = cls(self.settings.senders.section(sender_id), self.settings)
-        return self._by_id[sender_id]
+        sender = self._by_id[sender_id]
+        if channel not in getattr(sender, "channels", {channel}):
+            raise ConfigError(f"sender {sender_id} cannot send {channel}")
+        return sender
+
+    def for_merchant(self, channel: str, merchant: Any) -> Sender:
+        """The sender a merchant chose for ``channel`` (``notify.senders`` in its settings),
+        else the service's."""
+        own = ((getattr(merchant, "settings", None) or {}).get("notify") or {}).get("senders")
+        return self.for_channel(channel, (own or {}).get(channel))
 
     async def aclose(self) -> None:
         for sender in self._by_id.values():

@@ -133,6 +133,9 @@ class NotifyDefaults(_Section):
     country: str = "ID"
     locale: str = "id"
     timezone: str = "Asia/Jakarta"
+    # The merchant's own choice of sender per channel ({"sms": "twilio_sms"}); a channel absent
+    # here uses the service's [senders] choice. Credentials stay the service's.
+    senders: dict[Channel, str] = {}
 
     @field_validator("quiet_hours_start", "quiet_hours_end")
     @classmethod

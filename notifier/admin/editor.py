@@ -199,5 +199,5 @@ async def test_send(
         metadata={"notification_id": "0", "trigger": key.trigger}
         | template_variables(context, key.locale),
     )
-    sender = rt.senders.for_channel(key.channel)
+    sender = rt.senders.for_merchant(key.channel, merchant)
     return to, await sender.send(message), sender.id

@@ -9,6 +9,8 @@ read (other keys, such as ``senders`` and ``sources``, are kept as they are):
 ``notify.quiet_hours_start`` / ``_end``  "HH:MM" in the shopper's zone (SMS/WhatsApp wait)
 ``notify.quiet_hours_email`` email waits for quiet hours too
 ``notify.feedback_delay_days`` days after delivery for the review request (0-60)
+``notify.senders``         {channel: sender id} where the shop chose its own sender (registered,
+                           able to carry the channel); absent: the service's ``[senders]``
 ``trigger_channels``       {trigger: [channels]} where a trigger differs from the default
 ``sms_segment_budget``     most segments one SMS may cost (1-10; absent: the service's)
 ``brand``                  {name, logo_url (https), color "#rrggbb", cs_whatsapp (E.164),
@@ -34,6 +36,7 @@ from notifier import replies
 from notifier.errors import InputError, NotifierError
 from notifier.orders.contact import normalize_email, normalize_phone
 from notifier.pipeline.outbox import merchant_prefs
+from notifier.plugins import senders_for
 from notifier.runtime import Runtime
 from notifier.settings import TRIGGERS, Channel, NotifyDefaults
 from notifier.store.models import Merchant
@@ -45,6 +48,7 @@ NOTIFY_KEYS = (
     "quiet_hours_end",
     "quiet_hours_email",
     "feedback_delay_days",
+    "senders",
 )
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
@@ -117,6 +121,7 @@ class MerchantSettings(BaseModel):
     quiet_hours_end: str = "08:00"
     quiet_hours_email: bool = False
     feedback_delay_days: float = Field(2.0, ge=0, le=60)
+    senders: dict[Channel, str] = {}
     sms_segment_budget: int | None = Field(None, ge=1, le=10)
     brand: Brand = Brand()
     return_policy_url: str | None = None
@@ -135,6 +140,18 @@ class MerchantSettings(BaseModel):
         return {t: list(dict.fromkeys(c)) for t, c in v.items()}
 
     _policy = field_validator("return_policy_url")(_url)
+
+    @field_validator("senders")
+    @classmethod
+    def _senders(cls, v: dict[str, str]) -> dict[str, str]:
+        chosen = {channel: name.strip() for channel, name in v.items() if name.strip()}
+        for channel, name in chosen.items():
+            able = senders_for(channel)
+            if name not in able:
+                raise ValueError(
+                    f"{channel}: {name!r} cannot send {channel} (choose one of {', '.join(able)})"
+                )
+        return chosen
 
     @field_validator("opening_hours")
     @classmethod

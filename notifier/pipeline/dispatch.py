@@ -29,7 +29,13 @@ from sqlmodel import col
 
 from carriers.base import Status
 from notifier import alerts, metrics
-from notifier.errors import PermanentSendError, SenderAuthError, TemplateError, TransientSendError
+from notifier.errors import (
+    ConfigError,
+    PermanentSendError,
+    SenderAuthError,
+    TemplateError,
+    TransientSendError,
+)
 from notifier.pipeline import compose, digest
 from notifier.pipeline.detect import is_superseded, quiet_until
 from notifier.pipeline.outbox import Party, merchant_prefs
@@ -286,9 +292,10 @@ async def send_one(
                 refund_attempt=True,
                 error="quiet hours",
             )
+    chosen: dict[str, str] = {str(k): v for k, v in prefs.senders.items()}  # the shop's own
     try:
-        sender = rt.senders.for_channel(n.channel)
-    except (KeyError, ImportError) as err:
+        sender = rt.senders.for_channel(n.channel, chosen.get(n.channel))
+    except (KeyError, ImportError, ConfigError) as err:
         return Verdict(
             n.id, S.FAILED, error=f"no sender for {n.channel}: {err}", outcome="permanent"
         )

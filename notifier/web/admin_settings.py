@@ -25,6 +25,7 @@ from starlette.responses import Response
 from notifier.admin import optouts, profile
 from notifier.admin.versions import Missing
 from notifier.errors import InputError
+from notifier.plugins import senders_for
 from notifier.settings import CHANNELS, TRIGGERS
 from notifier.web import admin_web as web
 from notifier.web.deps import RowId, RuntimeDep, SessionDep
@@ -53,6 +54,7 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         "quiet_hours_start": str(form.get("quiet_hours_start") or ""),
         "quiet_hours_end": str(form.get("quiet_hours_end") or ""),
         "quiet_hours_email": bool(form.get("quiet_hours_email")),
+        "senders": {c: str(form.get(f"sender.{c}") or "") for c in CHANNELS},
         "feedback_delay_days": str(form.get("feedback_delay_days") or "0"),
         "sms_segment_budget": budget or None,
         "brand": {k: str(form.get(f"brand.{k}") or "").strip() or None for k in BRAND_KEYS},
@@ -108,6 +110,8 @@ def _page(
         "errors": errors or [],
         "error_for": {field: msg for field, msg in errors or []},
         "saved": saved,
+        "sender_choices": {c: senders_for(c) for c in CHANNELS},
+        "service_senders": {c: getattr(rt.settings.senders, c) for c in CHANNELS},
     }
     return web.render(request, rt, "settings.html", ctx, admin=admin, status_code=status_code)
 

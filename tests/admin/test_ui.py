@@ -214,3 +214,24 @@ async def test_the_language_switch_and_the_english_pages(ui, merchant):
     assert '<html lang="en">' in page and "Templates" in page and "Out for delivery" in page
     evil = await ui.get("/admin/lang/id", params={"next": "https://evil.example/"})
     assert evil.headers["location"] == "/admin"
+
+
+async def test_the_shop_picks_a_sender_per_channel_among_those_that_carry_it(rt, ui, merchant):
+    page = (await ui.get("/admin/settings")).text
+    assert '<select name="sender.sms">' in page
+    assert '<option value="twilio_sms"' in page and '<option value="sendgrid"' in page
+    form = {
+        "csrf": ui.csrf,
+        "channels": ["email", "sms"],
+        "on.shipped": "1",
+        "ch.shipped": ["email", "sms"],
+    }
+    form |= {"quiet_hours_start": "21:00", "quiet_hours_end": "08:00"}
+    wrong = await ui.post("/admin/settings", data=form | {"sender.sms": "sendgrid"})
+    assert wrong.status_code == 422 and "<code>senders</code>" in wrong.text
+    saved = await ui.post("/admin/settings", data=form | {"sender.sms": "twilio_sms"})
+    assert saved.status_code == 303, saved.text[saved.text.find('id="settings-errors"') :][:600]
+    with rt.sessions() as s:
+        assert s.get(Merchant, merchant.id).settings["notify"]["senders"] == {"sms": "twilio_sms"}
+    page = (await ui.get("/admin/settings")).text
+    assert '<option value="twilio_sms" selected>' in page

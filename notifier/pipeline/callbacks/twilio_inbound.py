@@ -307,10 +307,11 @@ async def forward_to_cs(rt: Runtime, inbound_id: int) -> str:
     marks the inbound message ``forwarded`` or ``forward_failed``. Never raises: it runs after
     the webhook has answered. Not retried: a failed forward stays visible as forward_failed."""
     try:
-        message = await asyncio.to_thread(_forward_message, rt, inbound_id)
-        if message is None:
+        found = await asyncio.to_thread(_forward_message, rt, inbound_id)
+        if found is None:
             return "skipped"
-        await rt.senders.for_channel("email").send(message)
+        message, merchant = found
+        await rt.senders.for_merchant("email", merchant).send(message)
         outcome = "forwarded"
     except Exception:  # a stage boundary: the shopper already has their answer
         log.exception("inbound.forward_failed", inbound=inbound_id)
@@ -323,7 +324,7 @@ async def forward_to_cs(rt: Runtime, inbound_id: int) -> str:
     return outcome
 
 
-def _forward_message(rt: Runtime, inbound_id: int) -> OutgoingMessage | None:
+def _forward_message(rt: Runtime, inbound_id: int) -> tuple[OutgoingMessage, Merchant] | None:
     with rt.sessions() as session:
         msg = session.get(InboundMessage, inbound_id)
         if msg is None or msg.handled_as != "forward_pending" or msg.merchant_id is None:
@@ -345,7 +346,7 @@ def _forward_message(rt: Runtime, inbound_id: int) -> OutgoingMessage | None:
         received_at=msg.received_at,
         parcel=who.parcels[0] if who.parcels else None,
     )
-    return OutgoingMessage(
+    message = OutgoingMessage(
         notification_id=0,  # not a notification: no SendGrid event will match one
         dedupe_key=f"inbound:{inbound_id}",
         merchant_id=merchant.id or 0,
@@ -359,6 +360,7 @@ def _forward_message(rt: Runtime, inbound_id: int) -> OutgoingMessage | None:
         shop_name=shop.name,
         metadata={"inbound_message_id": str(inbound_id)},
     )
+    return message, merchant
 
 
 def _mark_forward(rt: Runtime, inbound_id: int, outcome: str) -> None:
