@@ -299,8 +299,13 @@ async def send_one(
         return Verdict(
             n.id, S.FAILED, error=f"no sender for {n.channel}: {err}", outcome="permanent"
         )
-    paused = rt.extra.setdefault("paused", {}).get(sender.id)
-    if paused and paused > time.monotonic():
+    pauses = rt.extra.setdefault("paused", {})
+    paused = pauses.get(sender.id)
+    if paused and paused <= time.monotonic():  # the pause is over: try the credentials again
+        del pauses[sender.id]
+        metrics.SENDER_PAUSED.labels(sender.id).set(0)
+        log.info("sender.resumed", sender=sender.id)
+    elif paused:
         wait = rt.span(paused - time.monotonic())
         return Verdict(
             n.id,

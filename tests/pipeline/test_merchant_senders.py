@@ -1,16 +1,21 @@
-"""A merchant chooses its own sender per channel (``notify.senders`` in its settings): its
-messages go through that sender, others' through the service's; a choice that cannot carry the
-channel is refused when saved, and fails the message with the reason if it is stored anyway."""
+"""Which sender carries a message. A merchant chooses its own sender per channel
+(``notify.senders`` in its settings): its messages go through that sender, others' through the
+service's; a choice that cannot carry the channel is refused when saved, and fails the message
+with the reason if it is stored anyway. A sender whose credentials are refused is paused (the
+message kept), then tried again."""
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 import pytest
 from sqlmodel import select
 
 from carriers.base import Status as S
+from notifier import metrics
 from notifier.admin import profile
+from notifier.errors import SenderAuthError
 from notifier.pipeline import dispatch, poll
 from notifier.store.models import Merchant, Notification
 from notifier.testing import MemorySender
@@ -84,3 +89,24 @@ def test_saving_a_choice_checks_that_the_sender_exists_and_carries_the_channel()
     with pytest.raises(profile.SettingsInvalid, match="nosuch"):
         profile.apply(shop, base | {"senders": {"email": "nosuch"}})
     assert shop.settings["notify"]["senders"] == {"email": "sendgrid"}  # nothing changed
+
+
+async def test_refused_credentials_pause_the_sender_and_the_alert_clears_when_it_sends_again(
+    rt, merchant, clock
+) -> None:
+    sender = rt.extra["sender"]
+    sender.fail[1] = SenderAuthError("HTTP 401: authorization grant is invalid", provider="memory")
+    await one_email(rt, merchant, {})
+    rt.senders.install("email", sender)
+    assert (await dispatch.dispatch(rt)).by_state == {"pending": 1}  # kept, not burnt
+    assert paused_gauge(sender.id) == 1
+    assert await dispatch.dispatch(rt) == dispatch.DispatchStats()  # waits out the pause
+    rt.extra["paused"][sender.id] = time.monotonic() - 1  # the pause is over
+    clock.advance(seconds=rt.settings.dispatch.sender_pause + 1)
+    assert (await dispatch.dispatch(rt)).by_state == {"sent": 1}
+    assert paused_gauge(sender.id) == 0
+    assert [m.to for m in sender.sent] == ["rina@example.com"]
+
+
+def paused_gauge(sender: str) -> float:
+    return metrics.SENDER_PAUSED.labels(sender)._value.get()
