@@ -61,6 +61,7 @@ CHANNELS = ("email", "whatsapp")
 HEARTBEAT = 0.5  # s
 DEAD_AFTER = 3.0  # s
 LEASE = 15.0  # s of wall time
+UNEXPECTED_EXITS_ABORT = 6  # replicas ending by themselves before the campaign gives up
 
 
 @dataclass
@@ -85,6 +86,8 @@ class CrashReport:
     kills_while_sending: int = 0  # the victim had a notification in flight
     kills_while_polling: int = 0  # the victim held shipment leases
     restarts: int = 0
+    unexpected_exits: list[str] = field(default_factory=list)  # replicas that ended by themselves
+    aborted: str = ""  # why the campaign gave up early
     crashes: Counter[str] = field(default_factory=Counter)  # job runs that raised, by cause
     killed: set[int] = field(default_factory=set)  # pids
     startup: float = 0.0  # s until every replica had registered
@@ -116,6 +119,8 @@ class CrashReport:
             "kills_while_sending": self.kills_while_sending,
             "kills_while_polling": self.kills_while_polling,
             "restarts": self.restarts,
+            "unexpected_exits": len(self.unexpected_exits),
+            "aborted": self.aborted,
             "startup_seconds": round(self.startup, 1),
             "kill_phase_seconds": round(self.kill_phase, 1),
             "settle_seconds": round(self.settle_phase, 1),
@@ -174,6 +179,9 @@ def run(plan: CrashPlan, folder: Path) -> CrashReport:
                 deadline = time.monotonic() + plan.settle
                 while not _settled(look) and time.monotonic() < deadline:
                     _check_snapshot(look, report)
+                    _restart_exited(replicas, report)
+                    if report.aborted:
+                        break
                     time.sleep(0.5)
                 report.settled = _settled(look)
                 report.settle_phase = time.monotonic() - deadline + plan.settle
@@ -227,11 +235,12 @@ def _kill_loop(
 ) -> None:
     """Kill a replica every so often until enough kills are done; half the victims are chosen
     among the replicas that have a notification in flight right now."""
-    while report.kills < plan.kills:
+    while report.kills < plan.kills and not report.aborted:
         if report.kills in waves:
             release(engine, now(), waves.pop(report.kills))
         time.sleep(rng.uniform(*plan.kill_gap))
         _check_snapshot(engine, report)
+        _restart_exited(replicas, report)
         up = workers_up(engine)
         alive = [s for s, pid in enumerate(replicas.pids) if pid in up]
         if len(alive) < 2:  # keep a survivor to take the victim's work over
@@ -246,6 +255,18 @@ def _kill_loop(
         report.kills_while_sending += "sending" in held
         report.kills_while_polling += "polling" in held
         time.sleep(rng.uniform(0.0, 0.5))
+        replicas.start(slot)
+        report.restarts += 1
+
+
+def _restart_exited(replicas: Replicas, report: CrashReport) -> None:
+    """Restart replicas that ended by themselves (a crash of ours: counted, and the campaign
+    gives up after a few, e.g. when the daemon cannot even start)."""
+    for slot, code in replicas.exited().items():
+        report.unexpected_exits.append(f"slot {slot}: pid {replicas.pids[slot]} exited {code}")
+        if len(report.unexpected_exits) >= UNEXPECTED_EXITS_ABORT:
+            report.aborted = f"{len(report.unexpected_exits)} replicas exited by themselves"
+            return
         replicas.start(slot)
         report.restarts += 1
 

@@ -53,6 +53,7 @@ class Replicas:
         self.pids: list[int] = []
         self.logs = [folder / f"replica-{i}.log" for i in range(count)]
         self._spawned: dict[int, subprocess.Popen[bytes]] = {}
+        self._reaped: set[int] = set()  # pids waited for
         self._zygote: subprocess.Popen[str] | None = None
         if fork:
             self._zygote = subprocess.Popen(
@@ -103,13 +104,26 @@ class Replicas:
         self._wait(pid, 10.0)
         return pid
 
+    def exited(self) -> dict[int, int]:
+        """The slots whose replica ended by itself (not killed here), with its exit code; those
+        are reaped, and stay down until :meth:`start`."""
+        out = {}
+        for slot, pid in enumerate(self.pids):
+            if pid in self._reaped:
+                continue
+            code = self._wait(pid, 0.0)
+            if code is not None:
+                out[slot] = code
+        return out
+
     def stop_all(self) -> int:
         """SIGTERM every replica; how many exited 0 in time (the others are killed)."""
-        for pid in self.pids:
+        running = [pid for pid in self.pids if pid not in self._reaped]
+        for pid in running:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         clean = 0
-        for pid in self.pids:
+        for pid in running:
             code = self._wait(pid, STOP_TIMEOUT)
             if code is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -123,12 +137,16 @@ class Replicas:
 
     def _wait(self, pid: int, timeout: float) -> int | None:
         if self._zygote is not None:
-            code = self._ask({"wait": pid, "timeout": timeout})["code"]
-            return None if code is None else int(code)
-        try:
-            return self._spawned[pid].wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+            answer = self._ask({"wait": pid, "timeout": timeout})["code"]
+            code = None if answer is None else int(str(answer))
+        else:
+            try:
+                code = self._spawned[pid].wait(timeout)
+            except subprocess.TimeoutExpired:
+                code = None
+        if code is not None:
+            self._reaped.add(pid)
+        return code
 
     def _ask(self, request: dict[str, object]) -> dict[str, object]:
         assert self._zygote is not None and self._zygote.stdin and self._zygote.stdout

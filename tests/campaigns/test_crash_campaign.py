@@ -22,6 +22,7 @@ def test_replicas_killed_at_random_lose_nothing_and_repeat_only_inside_a_send(tm
     plan = CrashPlan()
     report = run(plan, tmp_path)
     print("\ncrash campaign:", json.dumps(report.figures(), sort_keys=True))
+    assert not report.aborted and report.unexpected_exits == [], report.unexpected_exits[:5]
     assert report.kills >= plan.kills
     assert report.kills_while_sending >= 1, report.figures()
     assert report.settled, report.figures()
