@@ -45,6 +45,7 @@ def crash_broken(report: CrashReport, plan: CrashPlan) -> list[str]:
         "clean_exits": report.clean_exits == plan.replicas,
         "lost": not report.lost,
         "duplicated_unexplained": not report.unexplained,
+        "sent_unrecorded_by_live_dispatcher": not report.unrecorded,
         "half_applied": not report.half_applied,
         "singleton_too_close": not report.singleton_too_close,
         "reaped_workers": report.reaped_workers >= report.kills,
@@ -92,6 +93,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             crash = run_crash(plan, Path(folder))
         out["crash"] = crash.figures()
+        out["crash_examples"] = {
+            "lost": crash.lost[:5],
+            "unexplained": crash.unexplained[:5],
+            "unrecorded": crash.unrecorded[:5],
+            "half_applied": crash.half_applied[:5],
+        }
         out["broken"] += crash_broken(crash, plan)
         print("crash campaign:", json.dumps(out["crash"], sort_keys=True), file=sys.stderr)
     else:

@@ -225,6 +225,10 @@ class Audit:
     duplicated: int = 0  # deliveries beyond the first, all causes
     in_window: int = 0  # of those, explained by an attempt without an outcome
     unexplained: list[str] = field(default_factory=list)  # repeats with no open attempt
+    # sends beyond the row's record (a repeat, or a message out while the row says suppressed)
+    # whose only explanation is a live dispatcher that failed to record the outcome (its job
+    # crashed after the send): not the kill window, so not allowed either
+    unrecorded: list[str] = field(default_factory=list)
     open_attempts: int = 0  # attempts whose outcome was never recorded
     unreasoned: list[str] = field(default_factory=list)  # ended unsent without a reason
 
@@ -237,6 +241,7 @@ class Audit:
             "duplicated": self.duplicated,
             "duplicated_in_uncertain_send": self.in_window,
             "duplicated_unexplained": len(self.unexplained),
+            "sent_unrecorded_by_live_dispatcher": len(self.unrecorded),
             "open_attempts": self.open_attempts,
             "delivered_parcels": self.delivered_parcels,
         }
@@ -245,6 +250,16 @@ class Audit:
 def repeats_allowed_by_kills(url: str, killed: set[int]) -> Counter[str]:
     """Per dedupe key, the attempts without an outcome whose worker was SIGKILLed: the kill
     fell inside the send, which may have reached the provider."""
+    return _open_attempts(url, lambda pid: pid in killed)
+
+
+def unrecorded_sends(url: str, killed: set[int]) -> Counter[str]:
+    """Per dedupe key, the attempts without an outcome whose worker was not killed: a live
+    dispatcher sent and then failed to record the outcome (its job crashed after the send)."""
+    return _open_attempts(url, lambda pid: pid not in killed)
+
+
+def _open_attempts(url: str, worker_pid: Callable[[int], bool]) -> Counter[str]:
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -253,16 +268,22 @@ def repeats_allowed_by_kills(url: str, killed: set[int]) -> Counter[str]:
             .where(NotificationAttempt.outcome.is_(None))
         ).all()
     engine.dispose()
-    return Counter(k for k, worker in rows if pid_of(worker) in killed)
+    return Counter(k for k, worker in rows if worker_pid(pid_of(worker)))
 
 
 def audit(
-    url: str, received: Counter[str], channels: dict[int, Sequence[str]], allowed: Counter[str]
+    url: str,
+    received: Counter[str],
+    channels: dict[int, Sequence[str]],
+    allowed: Counter[str],
+    unrecorded: Counter[str] | None = None,
 ) -> Audit:
     """``received``: how many times each dedupe key reached a provider; ``channels``: each
     merchant's channels (every delivered parcel's ``delivered`` message must go on each);
     ``allowed``: per dedupe key, how many repeats an uncertain send explains (a kill inside
-    the provider call, a provider that timed out after taking the message)."""
+    the provider call, a provider that timed out after taking the message); ``unrecorded``:
+    per dedupe key, sends whose outcome a live process failed to record: what only they explain
+    is listed apart (``Audit.unrecorded``), neither allowed nor unexplained."""
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -304,8 +325,13 @@ def audit(
             out.unreasoned.append(f"{key}: {state} without a reason")
         extra = max(0, got - 1) if state in ("sent", "delivered") else got
         out.duplicated += max(0, got - 1)
-        if extra > explained:
+        failed = (unrecorded or Counter()).get(key, 0)
+        if extra > explained + failed:
             out.unexplained.append(f"{key}: {state}, received {got}x, {explained} uncertain")
+        elif extra > explained:
+            out.unrecorded.append(
+                f"{key}: {state}, received {got}x, {failed} attempt(s) of a live dispatcher open"
+            )
         elif got > 1:
             out.in_window += got - 1
     for shipment, merchant in delivered:

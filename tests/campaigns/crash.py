@@ -48,6 +48,7 @@ from tests.campaigns.common import (
     repeats_allowed_by_kills,
     seed,
     snapshot_check,
+    unrecorded_sends,
     watcher,
     workers_up,
 )
@@ -107,6 +108,7 @@ class CrashReport:
     audit: dict[str, Any] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
     unexplained: list[str] = field(default_factory=list)
+    unrecorded: list[str] = field(default_factory=list)  # see common.Audit.unrecorded
     seconds: float = 0.0
 
     def figures(self) -> dict[str, Any]:
@@ -191,12 +193,14 @@ def run(plan: CrashPlan, folder: Path) -> CrashReport:
         received = _received(folder / "outbox")
         report.received = sum(received.values())
         allowed = repeats_allowed_by_kills(url, report.killed)
-        result = audit(url, received, {ids["sekar"]: CHANNELS}, allowed)
+        unrecorded = unrecorded_sends(url, report.killed)
+        result = audit(url, received, {ids["sekar"]: CHANNELS}, allowed, unrecorded)
         _check_snapshot(look, report)
         look.dispose()
     report.audit = result.figures()
     report.lost = result.lost + result.unreasoned
     report.unexplained = result.unexplained
+    report.unrecorded = result.unrecorded
     report.seconds = time.monotonic() - started
     return report
 
