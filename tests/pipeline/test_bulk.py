@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from notifier.pipeline import bulk
+from notifier.pipeline.bulk import page_sizes
 from notifier.store.models import Notification, NotificationState, Shipment
 from notifier.store.models import TrackingEvent as EventRow
 from tests.factories import parcel
@@ -95,3 +97,10 @@ def test_dates_json_and_state_enums_are_stored_as_the_models_say(rt, merchant) -
     assert (n.state, n.context, n.attempts) == ("suppressed", {"delay_kind": "eta_passed"}, 0)
     assert n.next_attempt_at == now
     assert (stored.eta, stored.last_checked_at) == (date(2026, 12, 3), now)
+
+
+@pytest.mark.parametrize("count", [0, 1, 37, 499, 500, 501, 1234, 5000])
+def test_pages_come_in_few_sizes_and_cover_every_row(count: int) -> None:
+    sizes = page_sizes(count, 500)
+    assert sum(sizes) == count and all(0 < s <= 500 for s in sizes)
+    assert set(sizes) <= {500, 256, 128, 64, 32, 16, 8, 4, 2, 1}  # few statement texts
