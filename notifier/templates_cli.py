@@ -39,7 +39,7 @@ from notifier.settings import load_settings
 from notifier.store import merchants
 from notifier.store.models import Merchant
 
-app = typer.Typer(help="Message templates: list, show, check, preview, export, import.")
+app = typer.Typer(help="Message templates: list, show, validate, preview, export, import.")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 MerchantOpt = Annotated[
