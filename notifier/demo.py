@@ -432,7 +432,7 @@ def _print_links(console: Console, rt: Runtime, token: str) -> None:
     url = rt.settings.server.public_url
     console.print(
         f"merchant UI: {url}/admin  (sign in with the shop's API token: {token})\n"
-        f"tracking page: {url}/t/{page}\nAPI docs: {url}/api/docs"
+        f"tracking page: {url}/t/{page}\nAPI docs: {url}/docs"
     )
 
 

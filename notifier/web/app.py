@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier.runtime import Runtime
@@ -17,7 +17,7 @@ def create_app(rt: Runtime) -> FastAPI:
         title="shipment-notifier",
         version="0.1.0",
         summary="Order intake, tracking pages and provider webhooks.",
-        docs_url="/api/docs",
+        docs_url="/docs",  # the OpenAPI document itself: /api/openapi.json
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -48,6 +48,10 @@ def create_app(rt: Runtime) -> FastAPI:
         except sa.exc.SQLAlchemyError as err:
             return JSONResponse({"status": "down", "database": type(err).__name__}, 503)
         return JSONResponse({"status": "ok", "worker": rt.worker})
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return RedirectResponse("/docs", status_code=308)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:

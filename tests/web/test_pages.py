@@ -80,6 +80,15 @@ async def test_healthz_and_metrics(rt, client, merchant):
     assert "notifier_carrier_calls_total" in metrics.text
 
 
+async def test_the_api_documentation_is_served_at_docs(client):
+    page = await client.get("/docs")
+    assert page.status_code == 200 and "/api/openapi.json" in page.text
+    spec = (await client.get("/api/openapi.json")).json()
+    assert "/api/v1/orders" in spec["paths"]
+    moved = await client.get("/api/docs")
+    assert moved.status_code == 308 and moved.headers["location"] == "/docs"
+
+
 async def test_healthz_reports_a_dead_database(rt, client):
     from notifier.store.db import make_engine
 
