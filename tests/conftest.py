@@ -64,14 +64,25 @@ def pg_schema_engine() -> tuple[Engine, str]:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine = make_engine(
+        PG_URL, connect_args={"options": f"-csearch_path={schema}", "application_name": schema}
+    )
     return engine, schema
 
 
 def drop_pg_schema(engine: Engine, schema: str) -> None:
+    """Drop the test's schema. A connection the test left busy (a worker thread still finishing
+    a query) is ended first: DROP ... CASCADE would otherwise wait for it, or deadlock with it."""
     engine.dispose()
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = :schema AND pid <> pg_backend_pid()"
+            ),
+            {"schema": schema},
+        )
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
 

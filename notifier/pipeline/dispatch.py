@@ -130,14 +130,17 @@ def lease_due(rt: Runtime, now: datetime, limit: int) -> list[compose.Job]:
         if orders:
             more = take(sa.and_(due, col(Notification.order_id).in_(orders)), DIGEST_TOP_UP)
             jobs += _load(session, more) if more else []
-        session.add_all(
-            NotificationAttempt(
-                notification_id=j.id,
-                number=j.notification.attempts,
-                worker=rt.worker,
-                started_at=now,
-            )
-            for j in jobs
+        session.execute(  # one executemany (ORM objects per row cost more than the insert)
+            sa.insert(NotificationAttempt.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "notification_id": j.id,
+                    "number": j.notification.attempts,
+                    "worker": rt.worker,
+                    "started_at": now,
+                }
+                for j in jobs
+            ],
         )
         return jobs
 
