@@ -31,6 +31,7 @@ from sqlmodel import col
 from notifier.pipeline.callbacks import enqueue_sms_fallback, settle
 from notifier.pipeline.callbacks.twilio_status import TWILIO_FAILURES, TWILIO_PROGRESS
 from notifier.runtime import Runtime
+from notifier.store.lease import retrying
 from notifier.store.models import (
     Notification,
     NotificationAttempt,
@@ -94,7 +95,9 @@ async def record_as_they_come(
         count = sum(map(len, waiting))
         if waiting and (count >= RECORD_GROUP or loop.time() >= since + RECORD_EVERY or not tasks):
             for chunk in _chunks(waiting):
-                await asyncio.to_thread(record, rt, chunk, rt.clock.now())
+                # A deadlock victim is run again: a verdict lost here would be a repeat send.
+                work = functools.partial(record, rt, chunk, rt.clock.now())
+                await asyncio.to_thread(retrying, work)
                 done += chunk
             waiting = []
     return done

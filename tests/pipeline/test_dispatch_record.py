@@ -103,3 +103,28 @@ def test_chunks_never_split_a_group() -> None:
 
     chunks = list(verdicts._chunks([group(3), group(20), group(5), group(30), group(1)]))
     assert [len(c) for c in chunks] == [23, 5, 30, 1]
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+async def test_a_verdict_transaction_chosen_as_deadlock_victim_is_run_again(
+    rt, merchant, monkeypatch
+) -> None:
+    """PostgreSQL aborts one of two deadlocked transactions; losing the verdicts of a send
+    that went out would leave the rows ``sending`` and send them again after the lease."""
+    await shoppers(rt, merchant, 3)
+    real, runs = verdicts.record, []
+
+    def flaky(*args, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise sa.exc.OperationalError("UPDATE notification ...", {}, Deadlock())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(verdicts, "record", flaky)
+    stats = await dispatch.dispatch(rt)
+    assert stats.by_state == {"sent": 3} and len(runs) == 2
+    assert set(states(rt).values()) == {"sent"}
+    assert len(rt.extra["sender"].sent) == 3  # each sent once
