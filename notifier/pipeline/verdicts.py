@@ -151,8 +151,8 @@ def record(rt: Runtime, verdicts: Sequence[Verdict], now: datetime) -> None:
             _follow_up(session, rt, v, state, now)
         if attempts:
             conn.execute(_ATTEMPT_UPDATE, attempts)
-        if etas:
-            conn.execute(_ETA_UPDATE, etas)
+        if etas:  # in id order, as the sweep updates shipments: fewer deadlocks with it
+            conn.execute(_ETA_UPDATE, sorted(etas, key=lambda e: e["p_id"]))
 
 
 def _unmerged(v: Verdict, now: datetime) -> Verdict:
