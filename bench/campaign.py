@@ -48,7 +48,7 @@ def crash_broken(report: CrashReport, plan: CrashPlan) -> list[str]:
         "sent_unrecorded_by_live_dispatcher": not report.unrecorded,
         "half_applied": not report.half_applied,
         "singleton_too_close": not report.singleton_too_close,
-        "reaped_workers": report.reaped_workers >= report.kills,
+        "victims_not_reaped": not report.unreaped and report.reaped_workers >= 1,
         "job_crashes": all(k.endswith(": deadlock") for k in report.crashes),
     }
     return [f"crash: {name}" for name, held in checks.items() if not held]

@@ -96,7 +96,8 @@ class CrashReport:
     settle_phase: float = 0.0  # s from the last kill until all was sent
     settled: bool = False
     clean_exits: int = 0
-    reaped_workers: int = 0
+    reaped_workers: int = 0  # from the reapers' log lines
+    unreaped: list[int] = field(default_factory=list)  # killed pids still registered at the end
     reaped_shipment_leases: int = 0
     reaped_notification_leases: int = 0
     fenced: int = 0
@@ -129,6 +130,7 @@ class CrashReport:
             "settled": self.settled,
             "clean_exits": self.clean_exits,
             "reaped_workers": self.reaped_workers,
+            "victims_not_reaped": len(self.unreaped),
             "reaped_leases": self.reaped_shipment_leases + self.reaped_notification_leases,
             "fenced": self.fenced,
             "job_crashes": dict(self.crashes),
@@ -187,6 +189,9 @@ def run(plan: CrashPlan, folder: Path) -> CrashReport:
                     time.sleep(0.5)
                 report.settled = _settled(look)
                 report.settle_phase = time.monotonic() - deadline + plan.settle
+                # Only a reap deletes another process's row: a victim still registered was
+                # never taken over through its heartbeat.
+                report.unreaped = sorted(report.killed & workers_up(look))
             finally:
                 report.clean_exits = replicas.stop_all()
         _read_logs(replicas.logs, report)

@@ -32,7 +32,7 @@ def test_replicas_killed_at_random_lose_nothing_and_repeat_only_inside_a_send(tm
     assert report.half_applied == [], report.half_applied[:10]
     assert report.singleton_too_close == [], report.singleton_too_close[:10]
     # Every victim's registration was reaped through its stopped heartbeat (not lease expiry).
-    assert report.reaped_workers >= report.kills, report.figures()
+    assert report.unreaped == [] and report.reaped_workers >= 1, report.figures()
     # A job may only crash as a deadlock victim (its chunk waits for its lease to expire).
     assert {kind.split(": ")[1] for kind in report.crashes} <= {"deadlock"}, report.crashes
     assert report.audit["delivered_parcels"] > 0
