@@ -398,8 +398,9 @@ def _attach(
     for shipment_in in shipments:
         key = _key(shipment_in)
         if key in known:
-            if shipment_in.tracking_url:
-                touched = _assign(known[key], {"tracking_url": shipment_in.tracking_url}) or touched
+            given = {"tracking_url": shipment_in.tracking_url, "package": shipment_in.package}
+            given = {k: v for k, v in given.items() if v}
+            touched = _assign(known[key], given) or touched
             continue
         rows.setdefault(key, _new_shipment(merchant.id, order, shipment_in, now))
     inserted = (_insert_new(session, Shipment, row, SHIPMENT_KEY) for row in rows.values())
@@ -422,6 +423,7 @@ def _new_shipment(
         courier=shipment_in.courier or "",
         tracking_number=shipment_in.tracking_number,
         tracking_url=shipment_in.tracking_url,
+        package=shipment_in.package,
         public_token=links.new_public_token(),
         status=Status.PENDING.value,
         next_check_at=None if cancelled else now,  # due for its first check at once

@@ -4,6 +4,10 @@ Settings entry: ``{"id": "lazada", "app_key": "...", "app_secret": "...", "acces
 "refresh_token": "...", "region": "id"}`` (``id``, ``sg``, ``my``, ``th``, ``ph``, ``vn``; or
 ``api_base``); optional ``auth_base``, ``rate`` (requests/s), ``page_size``.
 
+``track_via_marketplace``: ``"fallback"`` (the default: a parcel no carrier of ours tracks, such
+as the platform's own logistics, is tracked through this API), ``"always"`` or ``"never"``; see
+:mod:`notifier.pipeline.marketplace`.
+
 A pass reads the orders updated in a window (``GET /orders/get`` with ``update_after``/
 ``update_before``, sorted by ``updated_at``, ``offset``/``limit`` pages), then their items (``GET
 /orders/items/get``, 50 orders a call), which carry each parcel's ``tracking_code``,
@@ -24,7 +28,8 @@ lists (statuses are read from the words), rate limits, and the push signature.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
@@ -41,7 +46,16 @@ from notifier.orders.parse_contract import (
     text,
 )
 from notifier.orders.schema import OrderStatus
-from notifier.orders.signing import Fetched, MarketplaceSource, Pass, TokenExpired, Tokens, obj
+from notifier.orders.signing import (
+    Fetched,
+    MarketplaceSource,
+    ParcelRef,
+    Pass,
+    Refused,
+    TokenExpired,
+    Tokens,
+    obj,
+)
 from notifier.orders.signing import lazada_sign as sign
 
 REGIONS = {r: f"https://api.lazada.{d}/rest" for r, d in (("id", "co.id"), ("sg", "sg"))}
@@ -159,6 +173,8 @@ def _items(entry: Mapping[str, Any]) -> StoreOrder:
                 "tracking_number": number,
                 "tracking_url": None,
             }
+            if _clean(item.get("package_id")):
+                parcels[number]["package"] = _clean(item.get("package_id"))
     statuses = [str(i.get("status")).lower() for i in items if text(i.get("status"))]
     order: StoreOrder = {"external_id": str(_id(entry)), "shipments": list(parcels.values())}
     order["status"] = _status(statuses, cod=False) if statuses else None
@@ -278,6 +294,28 @@ class LazadaSource(MarketplaceSource):
         result = await self._api("/logistic/order/trace", {"order_id": order_id}, key="result")
         return parse_trace({"code": "0", "result": result})
 
+    async def track_parcels(self, parcels: Sequence[ParcelRef]) -> list[TrackingResult]:
+        """GetOrderTrace once per order; each parcel is its package by tracking number (or
+        ``ofc_package_id``); a parcel the trace does not list is not found."""
+        found: dict[str, list[TrackingResult] | Refused] = {}
+        for order_id in dict.fromkeys(p.order_id for p in parcels):
+            try:
+                found[order_id] = await self.trace(order_id)
+            except Refused as err:  # this order only (not ready to ship yet...)
+                found[order_id] = err
+            except BodyError as err:
+                raise SourceError(f"GetOrderTrace: {err}", source=self.id) from err
+        out = []
+        for parcel in parcels:
+            answer = found[parcel.order_id]
+            match = None if isinstance(answer, Refused) else _package(answer, parcel)
+            if match is None:
+                why = answer if isinstance(answer, Refused) else None
+                out.append(self.unknown(parcel, why or Refused("not in the trace", source=self.id)))
+            else:
+                out.append(replace(match, tracking_number=parcel.tracking_number))
+        return out
+
     async def whoami(self) -> str:
         """The seller's name (GetSeller)."""
         data = obj(await self._api("/seller/get", {}))
@@ -316,7 +354,17 @@ class LazadaSource(MarketplaceSource):
             raise TokenExpired(f"{path}: {code}: {message}", source=self.id)
         if code in THROTTLED:
             raise SourceError(f"{path}: {code}: {message}", source=self.id, retry_after=60.0)
-        raise SourceError(f"{path}: {code}: {message}".rstrip(": "), source=self.id)
+        raise Refused(f"{path}: {code}: {message}".rstrip(": "), source=self.id)
+
+
+def _package(results: list[TrackingResult], parcel: ParcelRef) -> TrackingResult | None:
+    for result in results:
+        if result.tracking_number.upper() == parcel.tracking_number.upper():
+            return result
+    for result in results:
+        if parcel.package and _clean(obj(result.raw).get("ofc_package_id")) == parcel.package:
+            return result
+    return None
 
 
 def _iso(epoch: int) -> str:

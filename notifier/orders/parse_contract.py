@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from types import ModuleType
@@ -40,7 +41,7 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 from pydantic import ValidationError
 
 from notifier.errors import InputError, NotifierError
-from notifier.orders.carrier_names import Choice, choose
+from notifier.orders.carrier_names import Choice, choose, known_name
 from notifier.orders.contact import normalize_phone
 from notifier.orders.schema import CustomerIn, OrderIn, OrderStatus, ShipmentIn
 
@@ -67,6 +68,7 @@ class StoreParcel(TypedDict):
     tracking_url: str | None  # the store's own link, kept
     carrier: NotRequired[str]  # already our carrier id (the service's own order JSON)
     courier: NotRequired[str | None]
+    package: NotRequired[str | None]  # the marketplace's own parcel id (Shopee package_number)
 
 
 class StoreRefund(TypedDict):
@@ -267,10 +269,42 @@ def contract(order: StoreOrder, *, aggregator: Any = None) -> dict[str, Any]:
     }
 
 
-def _choose(parcel: StoreParcel, number: str, aggregator: Any) -> Choice:
+def _choose(
+    parcel: StoreParcel, number: str, aggregator: Any, market: Marketplace | None = None
+) -> Choice:
     if parcel.get("carrier"):  # already ours
         return Choice(parcel["carrier"].lower(), parcel.get("courier"), "named")
-    return choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+    found = choose(parcel.get("carrier_name"), number, aggregator=aggregator)
+    return market.choose(parcel.get("carrier_name"), found) if market else found
+
+
+TRACK_MODES = ("fallback", "always", "never")
+
+
+@dataclass(frozen=True, slots=True)
+class Marketplace:
+    """A marketplace source that can track its parcels itself, and when the merchant wants it
+    to (the source entry's ``track_via_marketplace``): ``fallback`` (the default) for parcels
+    no carrier of ours can track (SPX, J&T via TikTok, LEX...), ``always``, or ``never``."""
+
+    source: str
+    mode: str = "fallback"
+
+    @classmethod
+    def of(cls, source: str, setting: Any) -> Marketplace:
+        """From the entry's setting; ``true``/``false`` mean always/never, junk the default."""
+        if isinstance(setting, bool):
+            return cls(source, "always" if setting else "never")
+        return cls(source, setting if setting in TRACK_MODES else "fallback")
+
+    def choose(self, name: str | None, found: Choice) -> Choice:
+        """``found``, or the marketplace itself (with our courier code when ``name`` is a
+        courier we know, for the shopper's and CS's eyes) when the mode says so."""
+        if self.mode == "never" or (self.mode == "fallback" and found.carrier is not None):
+            return found
+        known = known_name(name)
+        courier = known[1] if known and known[0] == "courier" else None
+        return Choice(self.source, courier, f"tracked through {self.source}")
 
 
 def _shipment(parcel: StoreParcel, aggregator: Any) -> dict[str, Any]:
@@ -290,7 +324,11 @@ def normalize_number(number: str) -> str:
 
 
 def order_in(
-    order: StoreOrder, *, aggregator: Any = None, country: str | None = None
+    order: StoreOrder,
+    *,
+    aggregator: Any = None,
+    country: str | None = None,
+    market: Marketplace | None = None,
 ) -> tuple[OrderIn, list[str]]:
     """The OrderIn for intake and the warnings about what was left out of it.
 
@@ -305,7 +343,7 @@ def order_in(
         "status": order.get("status"),
         "paid_at": order.get("paid_at"),
         "customer": _customer(order.get("customer") or {}, country, where, warnings),
-        "shipments": _parcels(order.get("shipments") or [], aggregator, where, warnings),
+        "shipments": _parcels(order.get("shipments") or [], aggregator, where, warnings, market),
         "return_status": latest_return(order.get("returns") or []),
         "refund_status": latest_refund(order.get("refunds") or []),
     }
@@ -326,7 +364,11 @@ def order_in(
 
 
 def page_orders(
-    stores: Sequence[StoreOrder], *, aggregator: Any = None, country: str | None = None
+    stores: Sequence[StoreOrder],
+    *,
+    aggregator: Any = None,
+    country: str | None = None,
+    market: Marketplace | None = None,
 ) -> tuple[list[OrderIn], list[str], list[str]]:
     """(orders for intake, one error line per order refused, warnings) for a page of a poll."""
     orders: list[OrderIn] = []
@@ -334,7 +376,7 @@ def page_orders(
     warnings: list[str] = []
     for store in stores:
         try:
-            order, notes = order_in(store, aggregator=aggregator, country=country)
+            order, notes = order_in(store, aggregator=aggregator, country=country, market=market)
         except InputError as err:
             errors.append(str(err))
             continue
@@ -363,12 +405,17 @@ def _customer(
 
 
 def _parcels(
-    parcels: Sequence[StoreParcel], aggregator: Any, where: str, warnings: list[str]
+    parcels: Sequence[StoreParcel],
+    aggregator: Any,
+    where: str,
+    warnings: list[str],
+    market: Marketplace | None = None,
 ) -> list[ShipmentIn]:
     out: list[ShipmentIn] = []
     for parcel in parcels:
         number = normalize_number(parcel["tracking_number"])
-        found = _choose(parcel, number, aggregator)
+        found = _choose(parcel, number, aggregator, market)
+        via = market is not None and found.carrier == market.source
         name = parcel.get("carrier_name") or "no carrier named"
         if found.carrier is None:
             warnings.append(f"{where}: parcel {number} ({name}) left out: {found.how}")
@@ -380,6 +427,7 @@ def _parcels(
                     courier=found.courier,
                     tracking_number=number,
                     tracking_url=parcel.get("tracking_url"),
+                    package=parcel.get("package") if via else None,
                 )
             )
         except ValidationError as err:

@@ -46,6 +46,22 @@ def installed_carriers() -> frozenset[str]:
     return frozenset(plugins.names("carriers"))
 
 
+@cache
+def marketplace_trackers() -> frozenset[str]:
+    """Order-source ids whose marketplace tracks parcels itself (the source has ``track``):
+    a shipment may name one as its carrier (:mod:`notifier.pipeline.marketplace`). A source
+    that fails to load is left out here (``notifier doctor`` reports it)."""
+    found = set()
+    for name in plugins.names("order_sources"):
+        try:
+            cls = plugins.load_source(name)
+        except Exception:  # a broken plugin is reported by ``notifier doctor``
+            cls = None
+        if callable(getattr(cls, "track", None)):
+            found.add(name)
+    return frozenset(found) - installed_carriers()
+
+
 def _fail(kind: str, message: str) -> PydanticCustomError:
     """A field error whose text is ``message`` as it is (user input may hold braces)."""
     return PydanticCustomError(kind, "{reason}", {"reason": message})
@@ -113,8 +129,14 @@ class ShipmentIn(_In):
     courier: str | None = Field(None, description="the aggregator's courier code, e.g. jne")
     tracking_number: str
     tracking_url: str | None = Field(None, max_length=500, description="the store's own link")
+    package: str | None = Field(
+        None,
+        max_length=64,
+        description="the marketplace's own parcel id (Shopee package_number), when the "
+        "carrier is a marketplace that tracks the parcel itself (shopee, tiktok_shop, lazada)",
+    )
 
-    _blanks = field_validator("courier", "tracking_url", mode="before")(_blank_to_none)
+    _blanks = field_validator("courier", "tracking_url", "package", mode="before")(_blank_to_none)
 
     @field_validator("carrier")
     @classmethod
@@ -122,7 +144,7 @@ class ShipmentIn(_In):
         if v is None:
             return None
         carrier = v.lower()
-        known = installed_carriers()
+        known = installed_carriers() | marketplace_trackers()
         if carrier not in known:
             installed = ", ".join(sorted(known)) or "none"
             raise _fail("unknown_carrier", f"unknown carrier {v!r} (installed: {installed})")

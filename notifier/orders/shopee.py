@@ -4,6 +4,10 @@ Settings entry: ``{"id": "shopee", "partner_id": 2001887, "partner_key": "...", 
 322300222, "access_token": "...", "refresh_token": "..."}``; optional ``api_base`` (sandbox:
 ``https://partner.test-stable.shopeemobile.com``), ``rate`` (requests/s), ``page_size``.
 
+``track_via_marketplace``: ``"fallback"`` (the default: a parcel no carrier of ours tracks, such
+as the platform's own logistics, is tracked through this API), ``"always"`` or ``"never"``; see
+:mod:`notifier.pipeline.marketplace`.
+
 A pass reads the orders updated in a window of at most 15 days (``get_order_list`` refuses
 more) page by page (``cursor``), then the returns updated in it (``get_return_list``). An order
 page costs a ``get_order_detail`` per 50 orders and a ``get_tracking_number`` per package that
@@ -23,7 +27,8 @@ ReturnStatus values come from SDK enums), rate limits (``[0, 0, 0]``), push code
 # ruff: noqa: SIM905  (status tables read best as words)
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
@@ -41,7 +46,16 @@ from notifier.orders.parse_contract import (
     text,
 )
 from notifier.orders.schema import OrderStatus
-from notifier.orders.signing import Fetched, MarketplaceSource, Pass, TokenExpired, Tokens, obj
+from notifier.orders.signing import (
+    Fetched,
+    MarketplaceSource,
+    ParcelRef,
+    Pass,
+    Refused,
+    TokenExpired,
+    Tokens,
+    obj,
+)
 from notifier.orders.signing import shopee_sign as sign
 
 LIVE = "https://partner.shopeemobile.com"
@@ -251,8 +265,11 @@ def _push(messages: list[Any]) -> list[StoreOrder]:
     return out
 
 
-def _parcel(carrier: str | None, number: str) -> StoreParcel:
-    return {"carrier_name": carrier, "tracking_number": number, "tracking_url": None}
+def _parcel(carrier: str | None, number: str, package: str | None = None) -> StoreParcel:
+    parcel: StoreParcel = {"carrier_name": carrier, "tracking_number": number, "tracking_url": None}
+    if package:
+        parcel["package"] = package
+    return parcel
 
 
 def parse_tracking_info(body: Any, tracking_number: str = "") -> TrackingResult:
@@ -342,7 +359,7 @@ class ShopeeSource(MarketplaceSource):
                 continue  # this package only (not found, no resi yet): the next update retries
             number = text((body.get("response") or {}).get("tracking_number"))
             if number:
-                found.append(_parcel(carrier, number))
+                found.append(_parcel(carrier, number, package))
         return found
 
     async def tracking(self, order_sn: str, package_number: str | None = None) -> TrackingResult:
@@ -351,6 +368,20 @@ class ShopeeSource(MarketplaceSource):
         params = {"order_sn": order_sn, **extra}
         body = await self._api("GET", "/api/v2/logistics/get_tracking_info", params)
         return parse_tracking_info(body)
+
+    async def track_parcels(self, parcels: Sequence[ParcelRef]) -> list[TrackingResult]:
+        """``get_tracking_info`` per package (the answer does not name the resi)."""
+        out = []
+        for parcel in parcels:
+            try:
+                result = await self.tracking(parcel.order_id, parcel.package)
+            except Refused as err:  # this package only (unknown to Shopee, no events yet)
+                out.append(self.unknown(parcel, err))
+                continue
+            except BodyError as err:
+                raise SourceError(f"get_tracking_info: {err}", source=self.id) from err
+            out.append(replace(result, tracking_number=parcel.tracking_number))
+        return out
 
     async def whoami(self) -> str:
         """The shop's name (``get_shop_info``)."""
@@ -396,4 +427,4 @@ class ShopeeSource(MarketplaceSource):
             raise TokenExpired(f"{path}: {code}: {message}", source=self.id)
         if code in THROTTLED or "too many" in message.lower():
             raise SourceError(f"{path}: {code}", source=self.id, retry_after=60.0)
-        raise SourceError(f"{path}: {code}: {message}".rstrip(": "), source=self.id)
+        raise Refused(f"{path}: {code}: {message}".rstrip(": "), source=self.id)

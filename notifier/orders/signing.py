@@ -30,15 +30,16 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
 
+from carriers.base import ErrorKind, ItemError, TrackingResult
 from notifier.orders.base import OrderSource, SourceError, SourcePage
-from notifier.orders.parse_contract import StoreOrder, page_orders
+from notifier.orders.parse_contract import Marketplace, StoreOrder, page_orders
 from notifier.orders.storehttp import StoreHttp
 
 CURSOR_CHARS = 500  # SourceCursor.cursor
@@ -152,6 +153,11 @@ class TokenExpired(SourceError):
     """The platform refused the access token as expired or invalid: renew it and retry."""
 
 
+class Refused(SourceError):
+    """The platform answered with its own error code, neither about the token nor about
+    throttling: about what was asked (an unknown order or package, a bad parameter)."""
+
+
 # --------------------------------------------------------------------------- sync position
 
 
@@ -258,6 +264,16 @@ class Pacer:
 # --------------------------------------------------------------------------- the base class
 
 
+@dataclass(frozen=True, slots=True)
+class ParcelRef:
+    """What a marketplace's tracking call needs for one parcel: the order's id there (Shopee
+    order_sn, TikTok and Lazada order id), the resi, and the marketplace's own package id."""
+
+    order_id: str
+    tracking_number: str
+    package: str | None = None
+
+
 @dataclass
 class Fetched:
     """What one request round of a phase found: the orders, where the phase goes on (None:
@@ -339,6 +355,7 @@ class MarketplaceSource(OrderSource):
             fetched.orders,
             aggregator=self.config.get("aggregator"),
             country=self.config.get("country"),
+            market=Marketplace.of(self.id, self.config.get("track_via_marketplace")),
         )
         errors = fetched.errors + errors
         return SourcePage(orders, None, errors, warnings=warnings, total=fetched.total)
@@ -358,6 +375,29 @@ class MarketplaceSource(OrderSource):
     async def whoami(self) -> str:
         """One cheap authenticated call; a line naming the shop. Raises SourceError."""
         raise NotImplementedError
+
+    async def track(self, parcels: Sequence[ParcelRef], cursor: str | None) -> list[TrackingResult]:
+        """One result per parcel, in order, from the marketplace's own logistics API (carrier =
+        this source's id), with the tokens the last poll saved in ``cursor``.
+
+        A parcel the marketplace refuses to tell about is a NOT_FOUND result. Never renews a
+        token (the refresh token is good once and only the poll can save the new pair):
+        raises TokenExpired when the token has expired or is refused, SourceError (with
+        ``retry_after`` when throttled) when the marketplace cannot answer."""
+        self.tokens = current_tokens(self.config, load_state(cursor).get("a"))
+        if self.tokens.expiring(self.wall(), margin=0):
+            why = "the access token has expired; the next order poll renews it"
+            raise TokenExpired(why, source=self.id)
+        return await self.track_parcels(parcels)
+
+    async def track_parcels(self, parcels: Sequence[ParcelRef]) -> list[TrackingResult]:
+        """:meth:`track` with the tokens in place: the source's own tracking calls."""
+        raise NotImplementedError
+
+    def unknown(self, parcel: ParcelRef, err: SourceError) -> TrackingResult:
+        """The result for a parcel the marketplace refused to tell about."""
+        error = ItemError(ErrorKind.NOT_FOUND, str(err)[:300])
+        return TrackingResult(self.id, parcel.tracking_number, None, error=error)
 
     async def fetch(self, run: Pass) -> Fetched:
         """One page of phase ``run.mode`` from ``run.pos`` over updates in [start, end).

@@ -5,6 +5,10 @@ Settings entry: ``{"id": "tiktok_shop", "app_key": "...", "app_secret": "...", "
 "ROW_...", "access_token": "...", "refresh_token": "..."}``; optional ``api_base``,
 ``auth_base``, ``rate`` (requests/s), ``page_size``.
 
+``track_via_marketplace``: ``"fallback"`` (the default: a parcel no carrier of ours tracks, such
+as the platform's own logistics, is tracked through this API), ``"always"`` or ``"never"``; see
+:mod:`notifier.pipeline.marketplace`.
+
 A pass reads the orders updated in a window (``POST /order/202309/orders/search`` with
 ``update_time_ge``/``update_time_lt``, sorted by update time, ``page_token`` pages; each order
 comes whole, line items and tracking numbers included), then the returns updated in it
@@ -27,7 +31,8 @@ is known), the return-status list (taken from SDKs), and the tracking event code
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
@@ -45,7 +50,16 @@ from notifier.orders.parse_contract import (
     text,
 )
 from notifier.orders.schema import OrderStatus
-from notifier.orders.signing import Fetched, MarketplaceSource, Pass, TokenExpired, Tokens, obj
+from notifier.orders.signing import (
+    Fetched,
+    MarketplaceSource,
+    ParcelRef,
+    Pass,
+    Refused,
+    TokenExpired,
+    Tokens,
+    obj,
+)
 from notifier.orders.signing import tiktok_sign as sign
 
 LIVE = "https://open-api.tiktokglobalshop.com"
@@ -136,18 +150,23 @@ def _unmasked(value: Any) -> str | None:
 def _parcels(raw: Mapping[str, Any]) -> list[StoreParcel]:
     """One parcel per tracking number: the line items' (each names its package's courier),
     else the order's own."""
-    found: dict[str, str | None] = {}
+    found: dict[str, StoreParcel] = {}
     for item in raw.get("line_items") or []:
         number = text(item.get("tracking_number")) if isinstance(item, dict) else None
-        if number:
+        if number and number not in found:
             name = text(item.get("shipping_provider_name")) or text(raw.get("shipping_provider"))
-            found.setdefault(number, name)
+            found[number] = {"carrier_name": name, "tracking_number": number, "tracking_url": None}
+            if text(item.get("package_id")):
+                found[number]["package"] = text(item.get("package_id"))
     order_number = text(raw.get("tracking_number"))
     if order_number and not found:
-        found[order_number] = text(raw.get("shipping_provider"))
-    return [
-        {"carrier_name": n, "tracking_number": k, "tracking_url": None} for k, n in found.items()
-    ]
+        name = text(raw.get("shipping_provider"))
+        found[order_number] = {
+            "carrier_name": name,
+            "tracking_number": order_number,
+            "tracking_url": None,
+        }
+    return list(found.values())
 
 
 def _return(raw: Mapping[str, Any]) -> StoreOrder:
@@ -243,6 +262,26 @@ class TikTokShopSource(MarketplaceSource):
         data = await self._api("GET", f"/fulfillment/202309/orders/{order_id}/tracking", {})
         return parse_tracking({"code": 0, "data": data})
 
+    async def track_parcels(self, parcels: Sequence[ParcelRef]) -> list[TrackingResult]:
+        """Get Tracking once per order; each of its parcels gets the order's events (the
+        202309 call is per order: a split order's packages share them)."""
+        answers: dict[str, TrackingResult | Refused] = {}
+        for order_id in dict.fromkeys(p.order_id for p in parcels):
+            try:
+                answers[order_id] = await self.tracking(order_id)
+            except Refused as err:  # this order only
+                answers[order_id] = err
+            except BodyError as err:
+                raise SourceError(f"Get Tracking: {err}", source=self.id) from err
+        out = []
+        for parcel in parcels:
+            answer = answers[parcel.order_id]
+            if isinstance(answer, Refused):
+                out.append(self.unknown(parcel, answer))
+            else:
+                out.append(replace(answer, tracking_number=parcel.tracking_number))
+        return out
+
     async def whoami(self) -> str:
         """The authorized shops (name, region)."""
         data = await self._api("GET", "/authorization/202309/shops", {}, shop=False)
@@ -288,4 +327,4 @@ class TikTokShopSource(MarketplaceSource):
             raise TokenExpired(message, source=self.id)
         if code in THROTTLED:
             raise SourceError(message, source=self.id, retry_after=60.0)
-        raise SourceError(message, source=self.id)
+        raise Refused(message, source=self.id)

@@ -43,6 +43,10 @@ CARRIER_NAMES = {
     "paxel": "Paxel",
     "lex": "Lazada Express",
     "simulator": "Simulator Express",
+    # Marketplaces tracking a parcel themselves, courier unknown (notifier.pipeline.marketplace)
+    "shopee": "Shopee",
+    "tiktok_shop": "TikTok Shop",
+    "lazada": "Lazada",
 }
 MINOR_DIGITS = {"IDR": 0, "JPY": 0, "KRW": 0, "VND": 0}  # currencies without minor units here
 

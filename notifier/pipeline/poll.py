@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 from carriers.base import ErrorKind, TrackingResult
 from carriers.errors import CarrierAuthError, CarrierError
 from notifier import metrics
-from notifier.pipeline import finish, gauges
+from notifier.pipeline import finish, gauges, marketplace
 from notifier.pipeline.outbox import Party, merchant_prefs
 from notifier.pipeline.record import Loaded, Outcome, Recorded, record_chunk
 from notifier.runtime import Runtime
@@ -66,7 +66,9 @@ async def sweep(rt: Runtime, *, limit: int | None = None) -> SweepStats:
             fetching = _start(rt, following, stats)
             now = rt.clock.now()
             result = await asyncio.to_thread(record_chunk, rt, chunk, outcomes, now)
-            await finish.stop_tracking(rt, finish.newly_final(chunk, outcomes))  # save quota
+            final = finish.newly_final(chunk, outcomes)
+            final = [s for s in final if not marketplace.tracked_here(s.carrier)]  # no stop call
+            await finish.stop_tracking(rt, final)  # save quota
             _count(stats, len(chunk), result)
             chunk = following
     finally:
@@ -199,13 +201,22 @@ def _by_id(conn: sa.Connection, model: Any, ids: set[int]) -> dict[int, Any]:
 async def fetch_chunk(
     rt: Runtime, chunk: Sequence[Loaded], stats: SweepStats
 ) -> dict[int, Outcome]:
-    """Ask the carriers about every shipment of the chunk; one outcome per shipment id."""
+    """Ask the carriers about every shipment of the chunk; one outcome per shipment id.
+
+    Parcels tracked through their marketplace go to :mod:`.marketplace`, the others to their
+    carrier's adapter, all at once within the sweep's concurrency."""
     groups: dict[tuple[str, str], list[Loaded]] = defaultdict(list)
+    via_marketplace = []
     for item in chunk:
-        groups[(item.shipment.carrier, item.shipment.courier)].append(item)
+        if marketplace.tracked_here(item.shipment.carrier):
+            via_marketplace.append(item)
+        else:
+            groups[(item.shipment.carrier, item.shipment.courier)].append(item)
     slots = asyncio.Semaphore(rt.settings.poll.concurrency)
     outcomes: dict[int, Outcome] = {}
-    tasks = []
+    tasks: list[Coroutine[Any, Any, Any]] = []
+    if via_marketplace:
+        tasks.append(marketplace.fetch(rt, via_marketplace, slots, outcomes))
     for (carrier, courier), items in groups.items():
         try:
             adapter = rt.carriers.get(carrier)
@@ -219,8 +230,8 @@ async def fetch_chunk(
             tasks.append(
                 _fetch_batch(rt, adapter, carrier, courier or None, batch, slots, outcomes)
             )
-    await asyncio.gather(*tasks)
-    stats.calls += len(tasks)
+    calls = await asyncio.gather(*tasks)  # a carrier batch is one call; marketplaces count
+    stats.calls += sum(1 if n is None else n for n in calls)
     stats.failures += sum(1 for o in outcomes.values() if o.error)
     return outcomes
 

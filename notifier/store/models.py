@@ -120,6 +120,10 @@ class Shipment(SQLModel, table=True):
     courier: str = Field(default="", max_length=32)
     tracking_number: str = Field(max_length=64, index=True)
     tracking_url: str | None = Field(default=None, max_length=500)  # the store's own link
+    # The marketplace's own id of the parcel (Shopee package_number, TikTok package id, Lazada
+    # package_id) when the marketplace tracks it (carrier = the source id): its tracking call
+    # needs it (notifier.pipeline.marketplace).
+    package: str | None = Field(default=None, max_length=64)
     public_token: str = Field(unique=True, max_length=43)
     status: str = Field(default="pending", max_length=32)
     raw_status: str | None = Field(default=None, max_length=200)

@@ -77,6 +77,7 @@ class LazadaStandIn(StandIn):
         super().__init__()
         self.orders = [order(o, s, m, h) for o, s, m, h, _ in ORDERS]
         self.items = {o: items(o, h, rows) for o, _, _, h, rows in ORDERS}
+        self.trace_as_orders = False  # GetOrderTrace: the sample as it is, or per order
 
     def routes(self) -> list[Route]:
         return [
@@ -136,7 +137,18 @@ class LazadaStandIn(StandIn):
     async def trace(self, request: Request) -> JSONResponse:
         if (no := await self.refused(request)) is not None:
             return no
-        return json_response(sample("lazada/logistic_order_trace.json"))
+        body = sample("lazada/logistic_order_trace.json")
+        if self.trace_as_orders:  # the documented example, as this order's packages
+            entry = self.items.get(self.calls[-1].params.get("order_id", ""), {})
+            rows = [r for r in entry.get("order_items", []) if r["tracking_code"]]
+            module = body["result"]["module"][0]
+            template = module["package_detail_info_list"][0]
+            module["package_detail_info_list"] = [
+                clone(template)
+                | {"tracking_number": r["tracking_code"], "ofc_package_id": r["package_id"]}
+                for r in rows
+            ]
+        return json_response(body)
 
     async def seller(self, request: Request) -> JSONResponse:
         if (no := await self.refused(request)) is not None:

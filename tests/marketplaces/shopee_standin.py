@@ -84,6 +84,7 @@ class ShopeeStandIn(StandIn):
             Route("/api/v2/order/get_order_list", self.order_list),
             Route("/api/v2/order/get_order_detail", self.order_detail),
             Route("/api/v2/logistics/get_tracking_number", self.tracking_number),
+            Route("/api/v2/logistics/get_tracking_info", self.tracking_info),
             Route("/api/v2/returns/get_return_list", self.return_list),
             Route("/api/v2/shop/get_shop_info", self.shop_info),
             Route("/api/v2/auth/access_token/get", self.refresh, methods=["POST"]),
@@ -154,6 +155,22 @@ class ShopeeStandIn(StandIn):
         if key not in self.resi:
             return self.error("logistics.package_not_exist", "package not exist", 200)
         return self.ok({"tracking_number": self.resi[key]})
+
+    async def tracking_info(self, request: Request) -> JSONResponse:
+        """The documented sample (a failed delivery, the parcel going back), as this package,
+        its event two hours before the tests' clock."""
+        await self.log(request)
+        if (no := self.refused(request)) is not None:
+            return no
+        q = request.query_params
+        key = (q["order_sn"], q.get("package_number", ""))
+        if not self.resi.get(key):
+            return self.error("logistics.package_not_exist", "package not exist", 200)
+        body = clone(sample("shopee/logistics_get_tracking_info.json"))
+        body["response"] |= {"order_sn": key[0], "package_number": key[1]}
+        for event in body["response"]["tracking_info"]:
+            event["update_time"] = BASE_TS + 3 * DAY - 7200
+        return json_response(body)
 
     async def return_list(self, request: Request) -> JSONResponse:
         await self.log(request)
