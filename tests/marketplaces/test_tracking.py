@@ -196,3 +196,30 @@ async def test_a_source_removed_from_the_settings_fails_its_parcels(rt, merchant
     with rt.sessions() as session:
         order = session.get(Order, ghn.order_id)
     assert order.external_id == "261201AAAA0004"
+
+
+async def test_throttling_waits_as_told_and_an_unknown_package_is_not_a_failure(
+    rt, merchant, shopee_server
+):
+    standin = shopee_server.app
+    set_settings(rt, merchant, sources=[shopee_entry(shopee_server)])
+    other_carriers(rt)
+    await poll_sources(rt)
+    standin.throttle_next = 1  # error_too_many_request
+    await sweep(rt)
+    [ghn] = shipments(rt, "shopee")
+    assert ghn.consecutive_failures == 1 and "error_too_many_request" in (ghn.last_error or "")
+    assert ghn.next_check_at is not None
+    waited = (ghn.next_check_at - rt.clock.now()).total_seconds()
+    assert waited >= max(60, rt.settings.poll.backoff_base * 0.5)  # backoff, >= Retry-After
+
+    # Shopee no longer knows the package: a per-parcel answer, the check itself succeeded.
+    del standin.resi[("261201AAAA0004", "OFG4B")]
+    with rt.sessions() as session, session.begin():
+        row = session.get(Shipment, ghn.id)
+        row.next_check_at = rt.clock.now()
+        session.add(row)
+    await sweep(rt)
+    [ghn] = shipments(rt, "shopee")
+    assert ghn.consecutive_failures == 0 and ghn.status == "pending"
+    assert "package_not_exist" in (ghn.last_error or "")
