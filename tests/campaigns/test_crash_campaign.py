@@ -38,8 +38,5 @@ def test_replicas_killed_at_random_lose_nothing_and_repeat_only_inside_a_send(tm
     assert report.audit["delivered_parcels"] > 0
     # A message out beyond its row's record (sent twice, or sent while the row ended
     # suppressed) because a live dispatcher failed to record the send (its job crashed after
-    # it) is outside the kill window: not allowed either. Known cause, pending in the pipeline:
-    # a dispatch run aborted as a deadlock victim is not retried (docs/operations.md).
-    if report.unrecorded and report.crashes.get("dispatch: deadlock"):
-        pytest.xfail(f"dispatch deadlock victim, sends unrecorded: {report.unrecorded[:3]}")
+    # it, as a deadlock victim did before verdicts were retried) is outside the kill window.
     assert report.unrecorded == [], (report.unrecorded[:10], dict(report.crashes))
