@@ -41,7 +41,7 @@ from typing import Any, Literal, NotRequired, Required, TypedDict
 from pydantic import ValidationError
 
 from notifier.errors import InputError, NotifierError
-from notifier.orders.carrier_names import Choice, choose, known_name
+from notifier.orders.carrier_names import Choice, choose
 from notifier.orders.contact import normalize_phone
 from notifier.orders.schema import CustomerIn, OrderIn, OrderStatus, ShipmentIn
 
@@ -275,7 +275,7 @@ def _choose(
     if parcel.get("carrier"):  # already ours
         return Choice(parcel["carrier"].lower(), parcel.get("courier"), "named")
     found = choose(parcel.get("carrier_name"), number, aggregator=aggregator)
-    return market.choose(parcel.get("carrier_name"), found) if market else found
+    return market.choose(found) if market else found
 
 
 TRACK_MODES = ("fallback", "always", "never")
@@ -297,14 +297,13 @@ class Marketplace:
             return cls(source, "always" if setting else "never")
         return cls(source, setting if setting in TRACK_MODES else "fallback")
 
-    def choose(self, name: str | None, found: Choice) -> Choice:
-        """``found``, or the marketplace itself (with our courier code when ``name`` is a
-        courier we know, for the shopper's and CS's eyes) when the mode says so."""
+    def choose(self, found: Choice) -> Choice:
+        """``found``, or the marketplace itself when the mode says so. No courier: the parcel's
+        key is then (source, resi) whatever name a poll or a push gave, so the two never make
+        two shipments of one parcel."""
         if self.mode == "never" or (self.mode == "fallback" and found.carrier is not None):
             return found
-        known = known_name(name)
-        courier = known[1] if known and known[0] == "courier" else None
-        return Choice(self.source, courier, f"tracked through {self.source}")
+        return Choice(self.source, None, f"tracked through {self.source}")
 
 
 def _shipment(parcel: StoreParcel, aggregator: Any) -> dict[str, Any]:

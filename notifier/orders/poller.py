@@ -30,7 +30,8 @@ from notifier.errors import InputError
 from notifier.orders import intake
 from notifier.orders.base import OrderSource, Rejected, SourceError, SourcePage
 from notifier.orders.importer import ImportSummary, Record, batches, store_batch
-from notifier.orders.parse_contract import StoreOrder, page_orders
+from notifier.orders.parse_contract import Marketplace, StoreOrder, page_orders
+from notifier.orders.schema import marketplace_trackers
 from notifier.pipeline.outbox import merchant_prefs
 from notifier.plugins import load_source
 from notifier.runtime import Runtime
@@ -289,8 +290,11 @@ def receive(
     that names no shopper (a refund, a return) is skipped: the next poll brings the order."""
     entry = source_entry(merchant, source_id) or {"id": source_id}
     config = source_config(merchant, entry)
+    market = None
+    if source_id in marketplace_trackers():  # as the poll does (signing.MarketplaceSource)
+        market = Marketplace.of(source_id, config.get("track_via_marketplace"))
     orders, errors, warnings = page_orders(
-        stores, aggregator=config.get("aggregator"), country=config.get("country")
+        stores, aggregator=config.get("aggregator"), country=config.get("country"), market=market
     )
     done = Received(errors=errors, warnings=warnings)
     prefs = merchant_prefs(rt.settings.notify, merchant)

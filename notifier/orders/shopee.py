@@ -258,7 +258,8 @@ def _push(messages: list[Any]) -> list[StoreOrder]:
             order["status"] = _status(str(data["status"]))
             order["updated_at"] = epoch_time(data.get("update_time"))
         elif message.get("code") == 4 and text(data.get("tracking_no")):
-            order["shipments"] = [_parcel(None, str(data["tracking_no"]))]
+            package = text(data.get("package_number"))
+            order["shipments"] = [_parcel(None, str(data["tracking_no"]), package)]
         else:
             continue
         out.append(order)

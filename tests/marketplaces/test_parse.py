@@ -119,8 +119,9 @@ def test_shopee_pushes_lost_and_live():
     tracking_push = {"shop_id": 1, "code": 4, "timestamp": 1, "data": {"ordersn": "A1"}}
     tracking_push["data"] |= {"package_number": "P1", "tracking_no": "JP1234567890"}
     [parcel] = shopee.parse(tracking_push)
-    assert parcel["shipments"] == [
+    assert parcel["shipments"] == [  # the package: for tracking through Shopee
         {"carrier_name": None, "tracking_number": "JP1234567890", "tracking_url": None}
+        | {"package": "P1"}
     ]
     assert shopee.parse({"shop_id": 1, "code": 12, "timestamp": 1, "data": {}}) == []
 

@@ -11,8 +11,9 @@ from sqlmodel import select
 
 from carriers.base import Status as S
 from notifier import alerts
+from notifier.orders import shopee
 from notifier.orders.parse_contract import Marketplace, page_orders
-from notifier.orders.poller import poll_sources
+from notifier.orders.poller import poll_sources, receive
 from notifier.orders.schema import ShipmentIn, installed_carriers, marketplace_trackers
 from notifier.pipeline.poll import sweep
 from notifier.store.models import Notification, Order, Recipient, Shipment
@@ -71,7 +72,7 @@ def test_a_parcel_no_carrier_tracks_goes_to_the_marketplace(setting, carrier):
     found = {(s.carrier, s.courier, s.tracking_number, s.package) for s in order.shipments}
     jnt = ("binderbyte", "jnt", "JP2611269001", None)
     if setting is True:  # always: even a parcel binderbyte could track
-        jnt = ("shopee", "jnt", "JP2611269001", "OFG1")
+        jnt = ("shopee", None, "JP2611269001", "OFG1")
     if carrier is None:
         assert found == {jnt} and len(warnings) == 1 and "GHN2611269001" in warnings[0]
     else:
@@ -223,3 +224,26 @@ async def test_throttling_waits_as_told_and_an_unknown_package_is_not_a_failure(
     [ghn] = shipments(rt, "shopee")
     assert ghn.consecutive_failures == 0 and ghn.status == "pending"
     assert "package_not_exist" in (ghn.last_error or "")
+
+
+async def test_a_pushed_tracking_number_is_tracked_through_the_marketplace_too(
+    rt, merchant, shopee_server
+):
+    set_settings(rt, merchant, sources=[shopee_entry(shopee_server)])
+    other_carriers(rt)
+    await poll_sources(rt)
+
+    def push(sn: str, package: str, number: str) -> dict:
+        data = {"ordersn": sn, "package_number": package, "tracking_no": number}
+        return {"shop_id": SHOP_ID, "code": 4, "timestamp": 1764558000, "data": data}
+
+    pushed = [push("261201AAAA0004", "OFG4B", "GHN2611260004")]  # known: the same parcel
+    pushed.append(push("261201AAAA0001", "OFG1", "GHN2611260001"))  # a new resi
+    stores = [o for body in pushed for o in shopee.parse(body)]
+    done = receive(rt, merchant, "shopee", ["push-1"], stores)
+    assert (done.created, done.updated, done.errors) == (0, 1, [])
+    assert not [w for w in done.warnings if "left out" in w]
+    assert sorted((s.tracking_number, s.package, s.courier) for s in shipments(rt, "shopee")) == [
+        ("GHN2611260001", "OFG1", ""),
+        ("GHN2611260004", "OFG4B", ""),
+    ]
