@@ -19,6 +19,7 @@ from notifier.pipeline import bulk, schedule
 from notifier.pipeline.detect import Facts, NewEvent, Rules, detect
 from notifier.pipeline.outbox import Party, feedback_trigger, notification_rows
 from notifier.runtime import Runtime
+from notifier.store.lease import retrying
 from notifier.store.models import Notification, Shipment
 from notifier.store.models import TrackingEvent as EventRow
 
@@ -108,7 +109,15 @@ EVENT_COLUMNS = (
 def record_chunk(
     rt: Runtime, chunk: Sequence[Loaded], outcomes: dict[int, Outcome], now: datetime
 ) -> Recorded:
-    """Write the chunk's outcomes in one transaction; shipments whose lease we lost are skipped."""
+    """Write the chunk's outcomes in one transaction; shipments whose lease we lost are skipped.
+    A transaction PostgreSQL aborts as a deadlock victim is run again (its chunk would
+    otherwise wait out its leases)."""
+    return retrying(lambda: _record_chunk(rt, chunk, outcomes, now))
+
+
+def _record_chunk(
+    rt: Runtime, chunk: Sequence[Loaded], outcomes: dict[int, Outcome], now: datetime
+) -> Recorded:
     out = Recorded()
     with rt.sessions() as session, session.begin():
         conn = session.connection()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from carriers.base import Status as S
-from notifier.pipeline import dispatch, poll, verdicts
+from notifier.pipeline import dispatch, poll, record, verdicts
 from notifier.pipeline.verdicts import RECORD_GROUP, Verdict
 from notifier.senders.base import OutgoingMessage, SendResult
 from notifier.store.models import Merchant, Notification
@@ -128,3 +128,21 @@ async def test_a_verdict_transaction_chosen_as_deadlock_victim_is_run_again(
     assert stats.by_state == {"sent": 3} and len(runs) == 2
     assert set(states(rt).values()) == {"sent"}
     assert len(rt.extra["sender"].sent) == 3  # each sent once
+
+
+async def test_a_sweep_chunk_chosen_as_deadlock_victim_is_recorded_on_the_next_run(
+    rt, merchant, monkeypatch
+) -> None:
+    """Otherwise its shipments wait out their leases before anyone looks at them again."""
+    real, runs = record._record_chunk, []
+
+    def flaky(*args, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise sa.exc.OperationalError("INSERT INTO tracking_event ...", {}, Deadlock())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(record, "_record_chunk", flaky)
+    await shoppers(rt, merchant, 2)  # sweeps once
+    assert len(runs) == 2
+    assert sorted(states(rt)) == ["s1", "s2"]  # both shipments' news stored, nothing lost
