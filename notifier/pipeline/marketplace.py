@@ -35,7 +35,7 @@ from notifier.orders.base import SourceError
 from notifier.orders.poller import source_config, source_entry
 from notifier.orders.schema import marketplace_trackers
 from notifier.orders.signing import ParcelRef, TokenExpired
-from notifier.pipeline.record import Loaded, Outcome
+from notifier.pipeline.record import Loaded, Outcome, take_results
 from notifier.plugins import load_source
 from notifier.runtime import Runtime
 from notifier.store.models import SourceCursor
@@ -94,12 +94,7 @@ async def _group(
         return
     finally:
         await source.aclose()
-    for item, result in zip(items, results, strict=False):
-        outcomes[item.id] = Outcome(result=result)
-        if result.error is not None:
-            metrics.CARRIER_ITEM_ERRORS.labels(source_id, result.error.kind.value).inc()
-    for item in items[len(results) :]:  # a source that broke the one-result-per-parcel rule
-        outcomes[item.id] = Outcome(error="marketplace returned no result for this parcel")
+    take_results(items, results, source_id, outcomes)
 
 
 async def _track(

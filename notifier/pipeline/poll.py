@@ -24,7 +24,7 @@ from carriers.errors import CarrierAuthError, CarrierError
 from notifier import metrics
 from notifier.pipeline import finish, gauges, marketplace
 from notifier.pipeline.outbox import Party, merchant_prefs
-from notifier.pipeline.record import Loaded, Outcome, Recorded, record_chunk
+from notifier.pipeline.record import Loaded, Outcome, Recorded, record_chunk, take_results
 from notifier.runtime import Runtime
 from notifier.settings import NotifyDefaults
 from notifier.store.lease import lease
@@ -272,9 +272,4 @@ async def _fetch_batch(
         log.error("carrier.failed", carrier=carrier, numbers=len(numbers), error="auth refused")
     else:
         metrics.CARRIER_CALLS.labels(carrier, "ok").inc()
-    for item, result in zip(batch, results, strict=False):
-        outcomes[item.id] = Outcome(result=result)
-        if result.error is not None:
-            metrics.CARRIER_ITEM_ERRORS.labels(carrier, result.error.kind.value).inc()
-    for item in batch[len(results) :]:  # an adapter that broke the one-result-per-number rule
-        outcomes[item.id] = Outcome(error="carrier returned no result for this number")
+    take_results(batch, results, carrier, outcomes)

@@ -61,6 +61,22 @@ class Outcome:
     retry_after: float | None = None
 
 
+def take_results(
+    batch: Sequence[Loaded],
+    results: Sequence[TrackingResult],
+    label: str,
+    outcomes: dict[int, Outcome],
+) -> None:
+    """One batch's answers as outcomes, in order (counting per-number errors by ``label``, the
+    carrier or marketplace); a batch member left without an answer gets an error outcome."""
+    for item, result in zip(batch, results, strict=False):
+        outcomes[item.id] = Outcome(result=result)
+        if result.error is not None:
+            metrics.CARRIER_ITEM_ERRORS.labels(label, result.error.kind.value).inc()
+    for item in batch[len(results) :]:  # an adapter that broke the one-result-per-number rule
+        outcomes[item.id] = Outcome(error=f"{label} returned no result for this parcel")
+
+
 @dataclass
 class Recorded:
     new_events: int = 0
