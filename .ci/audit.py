@@ -7,8 +7,10 @@ as "not found on PyPI" when the per-release JSON API does not answer). Exit stat
 
 * 0: every installed dependency was audited and none has a known vulnerability;
 * 1: a vulnerable dependency (each listed with the versions that fix it: raise its lower bound
-  in pyproject.toml), or the audit could not be done or was incomplete (the reason printed,
-  never a silent pass).
+  in pyproject.toml);
+* 2: the audit could not be done or was incomplete (the reason printed, never a silent pass).
+  ``.ci/run`` fails on 1 and prints a warning on 2: where the vulnerability service cannot be
+  reached the build cannot be judged either way, and a CI that always failed would be ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 PIP_AUDIT = Path(sys.executable).with_name("pip-audit")
 EDITABLE = "distribution marked as editable"  # our own package (--skip-editable)
 TIMEOUT = 600  # s for the whole audit; pip-audit's own socket timeout is 15 s
+VULNERABLE, NOT_AUDITED = 1, 2  # exit statuses
 
 
 def main() -> int:
@@ -34,12 +37,13 @@ def main() -> int:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as err:
-        return fail(f"pip-audit did not run: {err}")
+        return fail(f"pip-audit did not run: {err}", NOT_AUDITED)
     try:
         report = json.loads(run.stdout)
     except ValueError:
         why = (run.stderr.strip().splitlines() or ["no output"])[-1]
-        return fail(f"pip-audit could not audit (PyPI's vulnerability service unreachable?): {why}")
+        why = f"pip-audit could not audit (PyPI's vulnerability service unreachable?): {why}"
+        return fail(why, NOT_AUDITED)
     return judge(report["dependencies"])
 
 
@@ -61,14 +65,15 @@ def judge(deps: list[dict[str, Any]]) -> int:
             file=sys.stderr,
         )
     if vulnerable or skipped:
-        return fail(f"{len(vulnerable)} vulnerable, {len(skipped)} not audited")
+        code = VULNERABLE if vulnerable else NOT_AUDITED
+        return fail(f"{len(vulnerable)} vulnerable, {len(skipped)} not audited", code)
     print(f"pip-audit: {len(audited)} dependencies audited, no known vulnerabilities")
     return 0
 
 
-def fail(message: str) -> int:
+def fail(message: str, code: int) -> int:
     print(f"dependency audit FAILED: {message}", file=sys.stderr)
-    return 1
+    return code
 
 
 if __name__ == "__main__":
