@@ -16,7 +16,7 @@ read (other keys, such as ``senders`` and ``sources``, are kept as they are):
 ``brand``                  {name, logo_url (https), color "#rrggbb", cs_whatsapp (E.164),
                            cs_email, website, review_url}
 ``return_policy_url``      http(s) link shown under the FAQ on the tracking page
-``opening_hours``          {"mon-fri": "08:00-17:00", "sat": "09:00-13:00"} (see replies)
+``opening_hours``          {"mon-fri": "08:00-17:00", "sat": "09:00-13:00"} (notifier.hours)
 ``faq``                    [{q, a, locale: "id" | "en" | null (both)}], at most 12 (the shape
                            and limits the tracking page reads, notifier.web.tracking)
 =========================  ====================================================================
@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from notifier import replies
+from notifier import hours
 from notifier.errors import InputError, NotifierError
 from notifier.orders.contact import normalize_email, normalize_phone
 from notifier.pipeline.outbox import merchant_prefs
@@ -156,7 +156,7 @@ class MerchantSettings(BaseModel):
     @field_validator("opening_hours")
     @classmethod
     def _hours(cls, v: dict[str, str]) -> dict[str, str]:
-        replies.parse_hours(v)  # raises ValueError with the day or range that is wrong
+        hours.parse_hours(v)  # raises ValueError with the day or range that is wrong
         return v
 
 

@@ -42,7 +42,8 @@ from sqlmodel import col
 from starlette.types import Scope
 
 from carriers.links import public_url
-from notifier import formatting, links, replies
+from notifier import formatting, links
+from notifier import hours as hours_
 from notifier.errors import InputError
 from notifier.orders.contact import normalize_email, normalize_phone
 from notifier.pipeline.callbacks import opt_in, opt_out
@@ -254,7 +255,7 @@ def _hours(shop: tracking.Shop, locale: str, t: dict[str, str]) -> str | None:
     if not shop.hours:
         return None
     try:
-        hours = replies.describe_hours(shop.hours, locale)
+        hours = hours_.describe_hours(shop.hours, locale)
     except ValueError:  # hours the merchant mistyped: say nothing rather than something wrong
         return None
     return t["hours"].format(hours=hours) if hours else None
@@ -262,7 +263,7 @@ def _hours(shop: tracking.Shop, locale: str, t: dict[str, str]) -> str | None:
 
 def _is_open(shop: tracking.Shop, now: datetime, tz: str) -> bool:
     try:
-        return replies.is_open(shop.hours, now, tz)
+        return hours_.is_open(shop.hours, now, tz)
     except ValueError:
         return True
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from notifier import replies
+from notifier import hours, replies
 from notifier.replies import Intent, Parcel, Shop, understand
 
 STATUS = Intent.STATUS
@@ -162,7 +162,7 @@ JKT = "Asia/Jakarta"
     ],
 )
 def test_opening_hours_in_the_shops_zone(utc, open_):
-    assert replies.is_open(HOURS, utc, JKT) is open_
+    assert hours.is_open(HOURS, utc, JKT) is open_
 
 
 def test_opening_hours_lists_lunch_breaks_overnight_and_closed_days():
@@ -171,24 +171,22 @@ def test_opening_hours_lists_lunch_breaks_overnight_and_closed_days():
     def at(day: int, hour: int, minute: int = 0) -> datetime:  # day 0 is Monday 30 November
         return datetime(2026, 11, 30, hour, minute, tzinfo=UTC) + timedelta(days=day)
 
-    assert replies.is_open(spec, at(0, 9), "UTC") and not replies.is_open(
-        spec, at(0, 12, 30), "UTC"
-    )
-    assert not replies.is_open(spec, at(1, 9), "UTC")  # Tuesday not listed
-    assert replies.is_open(spec, at(4, 23), "UTC") and replies.is_open(spec, at(5, 1), "UTC")
-    assert not replies.is_open(spec, at(5, 2), "UTC")
-    assert replies.is_open(None, at(6, 3), "UTC")  # no hours configured: always open
+    assert hours.is_open(spec, at(0, 9), "UTC") and not hours.is_open(spec, at(0, 12, 30), "UTC")
+    assert not hours.is_open(spec, at(1, 9), "UTC")  # Tuesday not listed
+    assert hours.is_open(spec, at(4, 23), "UTC") and hours.is_open(spec, at(5, 1), "UTC")
+    assert not hours.is_open(spec, at(5, 2), "UTC")
+    assert hours.is_open(None, at(6, 3), "UTC")  # no hours configured: always open
 
 
 @pytest.mark.parametrize("bad", [{"monday": "08:00-17:00"}, {"mon": "8-5"}, {"mon": "25:00-26:00"}])
 def test_opening_hours_that_do_not_parse_raise(bad):
     with pytest.raises(ValueError, match="opening_hours"):
-        replies.parse_hours(bad)
+        hours.parse_hours(bad)
 
 
 def test_hours_described_per_language():
-    assert replies.describe_hours(HOURS, "id") == "Sen-Jum 08.00-17.00, Sab 09.00-13.00"
-    assert replies.describe_hours(HOURS, "en") == "Mon-Fri 08:00-17:00, Sat 09:00-13:00"
+    assert hours.describe_hours(HOURS, "id") == "Sen-Jum 08.00-17.00, Sab 09.00-13.00"
+    assert hours.describe_hours(HOURS, "en") == "Mon-Fri 08:00-17:00, Sat 09:00-13:00"
 
 
 # --- answers ---------------------------------------------------------------------------------
