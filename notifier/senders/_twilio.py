@@ -14,6 +14,7 @@ full URL, query included, and ``RequestValidator`` checks it that way).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -84,15 +85,30 @@ _QUIET.setLevel(logging.WARNING)
 
 
 class _HttpClient(TwilioHttpClient):
-    """The library's client, keeping the last response's headers (Retry-After on 429)."""
+    """The library's client, keeping the last response's headers (Retry-After on 429).
+
+    Without a proxy in the environment, its requests session stops reading the environment on
+    every request (requests looks up proxy and CA variables per call: about a fifth of a send's
+    CPU); with one, requests keeps handling HTTP(S)_PROXY and NO_PROXY as usual."""
 
     last_headers: Mapping[str, str] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.session is not None and not _proxied():
+            self.session.trust_env = False
 
     def request(self, *args: Any, **kwargs: Any) -> Response:
         self.last_headers = None
         response = super().request(*args, **kwargs)
         self.last_headers = dict(response.headers or {})
         return response
+
+
+def _proxied() -> bool:
+    """Whether the environment configures a proxy or a CA bundle for requests."""
+    names = {"http_proxy", "https_proxy", "all_proxy", "requests_ca_bundle", "curl_ca_bundle"}
+    return any(k.lower() in names for k in os.environ)
 
 
 class Refused(Exception):
