@@ -210,3 +210,19 @@ async def test_twilio_environment_variables_cannot_redirect_api_base(
     await sender.send(message("sms"))
     await sender.aclose()
     assert len(twilio.app.requests) == 1
+
+
+PROXY = {"HTTPS_PROXY": "http://px:3128"}
+
+
+@pytest.mark.parametrize(("env", "reads_env"), [({}, False), (PROXY, True)])
+def test_the_environment_is_read_per_request_only_when_it_configures_a_proxy(
+    monkeypatch, env, reads_env
+) -> None:
+    from notifier.senders._twilio import _HttpClient
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _HttpClient(timeout=5).session.trust_env is reads_env
