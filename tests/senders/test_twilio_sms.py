@@ -225,4 +225,8 @@ def test_the_environment_is_read_per_request_only_when_it_configures_a_proxy(
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert _HttpClient(timeout=5).session.trust_env is reads_env
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    session = _HttpClient(timeout=5).session
+    assert session.trust_env is reads_env
+    if not reads_env:  # the bundle requests would have read per request, read once
+        assert session.verify == "/etc/ssl/certs/ca-certificates.crt"
