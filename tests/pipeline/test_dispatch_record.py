@@ -109,21 +109,27 @@ class Deadlock(Exception):
     sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
 
 
+def deadlocked_once(monkeypatch, module, name: str) -> list[int]:
+    """Make ``module.name`` fail its first run as PostgreSQL's deadlock victim; the runs."""
+    real, runs = getattr(module, name), []
+
+    def flaky(*args, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise sa.exc.OperationalError("UPDATE ...", {}, Deadlock())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, flaky)
+    return runs
+
+
 async def test_a_verdict_transaction_chosen_as_deadlock_victim_is_run_again(
     rt, merchant, monkeypatch
 ) -> None:
     """PostgreSQL aborts one of two deadlocked transactions; losing the verdicts of a send
     that went out would leave the rows ``sending`` and send them again after the lease."""
     await shoppers(rt, merchant, 3)
-    real, runs = verdicts.record, []
-
-    def flaky(*args, **kwargs):
-        runs.append(1)
-        if len(runs) == 1:
-            raise sa.exc.OperationalError("UPDATE notification ...", {}, Deadlock())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(verdicts, "record", flaky)
+    runs = deadlocked_once(monkeypatch, verdicts, "record")
     stats = await dispatch.dispatch(rt)
     assert stats.by_state == {"sent": 3} and len(runs) == 2
     assert set(states(rt).values()) == {"sent"}
@@ -134,15 +140,7 @@ async def test_a_sweep_chunk_chosen_as_deadlock_victim_is_recorded_on_the_next_r
     rt, merchant, monkeypatch
 ) -> None:
     """Otherwise its shipments wait out their leases before anyone looks at them again."""
-    real, runs = record._record_chunk, []
-
-    def flaky(*args, **kwargs):
-        runs.append(1)
-        if len(runs) == 1:
-            raise sa.exc.OperationalError("INSERT INTO tracking_event ...", {}, Deadlock())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(record, "_record_chunk", flaky)
+    runs = deadlocked_once(monkeypatch, record, "_record_chunk")
     await shoppers(rt, merchant, 2)  # sweeps once
     assert len(runs) == 2
     assert sorted(states(rt)) == ["s1", "s2"]  # both shipments' news stored, nothing lost
