@@ -3,7 +3,8 @@
 Pages (all server-rendered; the little JavaScript there is only enhances):
 
 =================================  ==============================================================
-GET  /admin/login, POST            sign in with the merchant's API token (CSRF-protected form)
+GET  /admin/login, POST            sign in with the merchant's API token (CSRF-protected form;
+                                   10 attempts a minute, 60 an hour per client address)
 POST /admin/logout                 end the session
 GET  /admin/lang/{lang}            switch the UI between Indonesian and English
 GET  /admin                        dashboard: shipments by status, delayed and exception ones
@@ -22,6 +23,7 @@ Templates are in :mod:`notifier.web.admin_templates`, settings and opt-outs in
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +38,7 @@ from notifier.store.models import NotificationState
 from notifier.web import admin_web as web
 from notifier.web import session as cookies
 from notifier.web.deps import RowId, RuntimeDep, SessionDep
+from notifier.web.ratelimit import RateLimiter, Rule
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 STATIC = Path(__file__).parent / "static" / "admin"
@@ -73,6 +76,21 @@ def static(name: str) -> FileResponse:
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "max-age=3600"})
 
 
+LOGIN_RULES = (Rule(10, 60.0), Rule(60, 3600.0))  # sign-in attempts per client address
+_limiter_lock = threading.Lock()
+
+
+def login_limiter(request: Request) -> RateLimiter:
+    """The app's sign-in limiter (created on first use; tests may set their own in
+    ``app.state.login_limiter``). Per process, like the look-up form's."""
+    state = request.app.state
+    with _limiter_lock:
+        if getattr(state, "login_limiter", None) is None:
+            state.login_limiter = RateLimiter(LOGIN_RULES)
+        limiter: RateLimiter = state.login_limiter
+    return limiter
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(
     request: Request, rt: RuntimeDep, visitor: web.VisitorDep, next: str = "/admin"
@@ -90,7 +108,15 @@ def login(
     token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
-    """Sign in: the token must be a merchant's API token (compared by its hash)."""
+    """Sign in: the token must be a merchant's API token (compared by its hash). Attempts
+    are limited per client address (:data:`LOGIN_RULES`): 429 with Retry-After beyond."""
+    client = request.client.host if request.client else "unknown"
+    wait = login_limiter(request).hit(f"ip:{client}")
+    if wait:
+        ctx = {"next": web.safe_next(next), "error": "too_many_signins"}
+        page = web.render(request, rt, "login.html", ctx, visitor=visitor, status_code=429)
+        page.headers["Retry-After"] = str(int(wait))
+        return page
     merchant = web.merchant_by_token(db, token)
     if merchant is None:
         ctx = {"next": web.safe_next(next), "error": "bad_token"}

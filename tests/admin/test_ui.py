@@ -235,3 +235,16 @@ async def test_the_shop_picks_a_sender_per_channel_among_those_that_carry_it(rt,
         assert s.get(Merchant, merchant.id).settings["notify"]["senders"] == {"sms": "twilio_sms"}
     page = (await ui.get("/admin/settings")).text
     assert '<option value="twilio_sms" selected>' in page
+
+
+async def test_guessing_tokens_is_slowed_down_per_address(client, merchant):
+    page = await client.get("/admin/login")
+    csrf = CSRF.search(page.text).group(1)
+    for _ in range(10):  # LOGIN_RULES: 10 attempts a minute
+        wrong = await client.post("/admin/login", data={"token": "guess", "csrf": csrf})
+        assert wrong.status_code == 401
+    held = await client.post("/admin/login", data={"token": "tok-sekar", "csrf": csrf})
+    assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
+    assert "Terlalu banyak percobaan" in held.text
+    home = await client.get("/admin")  # even the right token did not sign in
+    assert home.status_code == 303 and home.headers["location"].startswith("/admin/login")
