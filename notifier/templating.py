@@ -68,7 +68,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
-from jinja2 import FileSystemLoader, meta, nodes
+from jinja2 import FileSystemLoader
 from jinja2.sandbox import SecurityError
 
 from notifier.errors import TemplateError
@@ -84,9 +84,17 @@ from notifier.sandbox import (
     environment,
 )
 from notifier.settings import CHANNELS, TRIGGERS
+from notifier.template_checks import (
+    SHIPMENT_OPTIONAL,
+    TemplateProblem,
+    documented_variables,
+    fields,
+    static_problems,
+)
 
 __all__ = [
     "MAX_RANGE",
+    "SHIPMENT_OPTIONAL",
     "RenderLimit",
     "RenderLimits",
     "RenderedMessage",
@@ -96,45 +104,11 @@ __all__ = [
     "template_name",
 ]
 
-SHIPMENT_OPTIONAL = frozenset({"order_confirmed", "return_update", "refund_update"})
-EMAIL_BLOCKS = ("subject", "text", "html")
 SAMPLE_FILE = "_sample.toml"  # beside the templates: the sample shop, order and parcel
 _OVERRIDE_CACHE = 256  # compiled merchant overrides kept
 MAX_SOURCE_CHARS = 65_536  # a merchant's template source
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
-
-
-def _fields(*names: str) -> dict[str, Any]:
-    return dict.fromkeys(names)
-
-
-_COMMON: dict[str, Any] = {
-    **_fields("trigger", "channel", "locale"),
-    "shop": _fields("name", "cs_whatsapp", "cs_email", "website"),
-    "customer": _fields("name", "first_name"),
-    "order": _fields("number", "total", "currency", "paid_at"),
-    "shipment": {
-        **_fields("carrier", "carrier_name", "tracking_number", "tracking_url", "status"),
-        **_fields("carrier_url"),  # the carrier's own tracking page, when it has one
-        **_fields("eta", "previous_eta"),
-        "last_event": _fields("description", "location", "time"),
-    },
-}
-_PER_TRIGGER: dict[str, dict[str, Any]] = {
-    "delayed": {"delay": _fields("kind")},
-    "feedback_request": _fields("feedback_url"),
-    "return_update": {"return": _fields("status")},
-    "refund_update": {"refund": _fields("status", "amount", "currency")},
-    "parcel_digest": {"digest": _fields("trigger", "count", "parcels")},
-}
-
-
-def documented_variables(trigger: str, channel: str) -> dict[str, Any]:
-    """The variables a template of ``trigger``/``channel`` may use, as a tree: a dict lists
-    the attributes of an object; None marks a value (its own methods are then allowed)."""
-    extra = _fields("unsubscribe_url") if channel == "email" else {}
-    return {**_COMMON, **_PER_TRIGGER.get(trigger, {}), **extra}
 
 
 def template_name(trigger: str, channel: str, locale: str) -> str:
@@ -149,14 +123,6 @@ class RenderedMessage:
     subject: str | None
     text: str
     html: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateProblem:
-    """One finding of :meth:`Templates.validate`; ``line`` is 1-based when known."""
-
-    message: str
-    line: int | None = None
 
 
 class Templates:
@@ -296,10 +262,7 @@ class Templates:
             env.compile(source, name="override", filename="override")
         except jinja2.TemplateSyntaxError as err:
             return [TemplateProblem(f"syntax error: {err.message}", err.lineno)]
-        tree = env.parse(source)
-        problems = _private_names(tree)
-        problems += _unknown_variables(tree, documented_variables(trigger, channel), env.globals)
-        problems += _structure_problems(tree, trigger, channel)
+        problems = static_problems(env.parse(source), trigger, channel, env.globals)
         return problems or self._trial_renders(source, trigger, channel)
 
     def _trial_renders(self, source: str, trigger: str, channel: str) -> list[TemplateProblem]:
@@ -322,7 +285,7 @@ class Templates:
             raise TemplateError(f"no sample data for trigger {trigger!r}", template=SAMPLE_FILE)
         refund = spec.get("refund")
         context = {
-            **_fields("feedback_url", "delay", "return", "refund"),
+            **fields("feedback_url", "delay", "return", "refund"),
             "trigger": trigger,
             "channel": "email",
             "locale": locale,
@@ -463,91 +426,3 @@ def _blank(context: dict[str, Any], paths: list[str]) -> None:
             target = target[key] if target is not None else None
         if target is not None:
             target[leaf] = None
-
-
-# --- validation helpers --------------------------------------------------------------------
-
-
-def _unknown_variables(
-    tree: nodes.Template, documented: dict[str, Any], env_globals: Mapping[str, Any]
-) -> list[TemplateProblem]:
-    roots = meta.find_undeclared_variables(tree) - set(env_globals)
-    found: dict[tuple[str, int], None] = {}
-    for name in tree.find_all(nodes.Name):
-        if name.ctx == "load" and name.name in roots and name.name not in documented:
-            found.setdefault((name.name, name.lineno))
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        path = _attribute_path(node)
-        unknown = path and path[0] in roots and _first_unknown(documented, path)
-        if unknown:
-            found.setdefault((unknown, node.lineno))
-    ordered = sorted(found, key=lambda item: (item[1], item[0]))
-    return [TemplateProblem(f"unknown variable '{dotted}'", line) for dotted, line in ordered]
-
-
-def _private_names(tree: nodes.Template) -> list[TemplateProblem]:
-    """``x.__class__``, ``x._secret``, ``x["__globals__"]``: the sandbox refuses them at render
-    time; report them at once with their line."""
-    found = []
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else None
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            name = node.arg.value if isinstance(node.arg.value, str) else None
-        if name and name.startswith("_"):
-            found.append(
-                TemplateProblem(
-                    f"'{name}' is not allowed: names starting with '_' reach Python internals",
-                    node.lineno,
-                )
-            )
-    return found
-
-
-def _attribute_path(node: nodes.Node) -> list[str] | None:
-    """``shipment.last_event.location`` as ["shipment", "last_event", "location"]."""
-    parts: list[str] = []
-    while isinstance(node, nodes.Getattr | nodes.Getitem):
-        if isinstance(node, nodes.Getattr):
-            parts.append(node.attr)
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            parts.append(node.arg.value)
-        else:
-            return None
-        node = node.node
-    return [node.name, *reversed(parts)] if isinstance(node, nodes.Name) else None
-
-
-def _first_unknown(documented: dict[str, Any], path: list[str]) -> str | None:
-    level: Any = documented
-    for depth, part in enumerate(path):
-        if not isinstance(level, dict):
-            return None  # a value: its own methods (e.g. .upper()) are the sandbox's business
-        if part not in level:
-            return ".".join(path[: depth + 1])
-        level = level[part]
-    return None
-
-
-def _uses_link(tree: nodes.Node) -> bool:
-    paths = (_attribute_path(node) for node in tree.find_all(nodes.Getattr))
-    return ["shipment", "tracking_url"] in paths
-
-
-def _structure_problems(tree: nodes.Template, trigger: str, channel: str) -> list[TemplateProblem]:
-    blocks = {block.name: block for block in tree.find_all(nodes.Block)}
-    problems = []
-    if channel == "email":
-        missing = [name for name in EMAIL_BLOCKS if name not in blocks]
-        problems += [
-            TemplateProblem(f"email template needs {{% block {name} %}}") for name in missing
-        ]
-    if trigger in SHIPMENT_OPTIONAL:
-        return problems
-    if channel != "email" and not _uses_link(tree):
-        problems.append(TemplateProblem("the message has no tracking link (shipment.tracking_url)"))
-    for name in ("text", "html") if channel == "email" else ():
-        if name in blocks and not _uses_link(blocks[name]):
-            problems.append(
-                TemplateProblem(f"the {name} block has no tracking link", blocks[name].lineno)
-            )
-    return problems
