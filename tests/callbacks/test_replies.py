@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from notifier import hours, replies
-from notifier.replies import Intent, Parcel, Shop, understand
+from notifier import answers, hours, replies
+from notifier.answers import Parcel, Shop
+from notifier.replies import Intent, understand
 
 STATUS = Intent.STATUS
 OTHER = Intent.OTHER
@@ -212,7 +213,7 @@ SUNDAY = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
 
 def test_status_reply_in_indonesian():
-    text = replies.status_reply(PARCEL, locale="id", tz=JKT, shop=SHOP, first_name="Rina")
+    text = answers.status_reply(PARCEL, locale="id", tz=JKT, shop=SHOP, first_name="Rina")
     assert text.startswith("Halo Kak Rina, ini kabar pesanan INV/2026/001 dari Toko Batik Sekar:")
     assert "Status: Sedang diantar kurir" in text
     assert "Kurir: J&T Express, resi JP1234567890" in text
@@ -223,14 +224,14 @@ def test_status_reply_in_indonesian():
 
 def test_status_reply_in_english_apologises_for_trouble_and_counts_other_orders():
     parcel = Parcel("INV/9", "failed_attempt", "JNE", "CGK1", tracking_url="https://x/t/1")
-    text = replies.status_reply(parcel, locale="en", tz=JKT, shop=SHOP, others=2)
+    text = answers.status_reply(parcel, locale="en", tz=JKT, shop=SHOP, others=2)
     assert "Status: Delivery attempt failed" in text and "sorry for the inconvenience" in text
     assert "There are 2 other orders" in text
 
 
 def test_status_reply_for_sms_is_compact_and_gsm7():
-    text = replies.status_reply(PARCEL, locale="id", tz=JKT, shop=SHOP, first_name="Rina", others=3)
-    compact = replies.status_reply(
+    text = answers.status_reply(PARCEL, locale="id", tz=JKT, shop=SHOP, first_name="Rina", others=3)
+    compact = answers.status_reply(
         PARCEL, locale="id", tz=JKT, shop=SHOP, first_name="Rina", others=3, compact=True
     )
     assert "Update terakhir" not in compact and "pesanan lain" not in compact
@@ -242,29 +243,29 @@ def test_status_reply_for_sms_is_compact_and_gsm7():
 
 def test_status_reply_delivered_and_not_yet_shipped_and_unknown():
     done = Parcel("INV/2", "delivered", "JNE", "X1", date(2026, 11, 30), delivered_at=TUESDAY_10)
-    text = replies.status_reply(done, locale="id", tz=JKT, shop=SHOP)
+    text = answers.status_reply(done, locale="id", tz=JKT, shop=SHOP)
     assert "Status: Sudah diterima (1 Des 10.00 WIB)" in text and "Perkiraan" not in text
-    preparing = replies.status_reply(Parcel("INV/3"), locale="id", tz=JKT, shop=SHOP)
+    preparing = answers.status_reply(Parcel("INV/3"), locale="id", tz=JKT, shop=SHOP)
     assert "sedang kami siapkan" in preparing
-    assert "belum menemukan pesanan" in replies.status_reply(None, locale="id", tz=JKT, shop=SHOP)
+    assert "belum menemukan pesanan" in answers.status_reply(None, locale="id", tz=JKT, shop=SHOP)
 
 
 def test_pick_parcel_by_number_else_newest():
     older = Parcel("INV/1", "in_transit", "JNE", "CGK0001")
-    assert replies.pick_parcel([PARCEL, older], ("CGK0001",)) is older
-    assert replies.pick_parcel([PARCEL, older], ("INV/2026/001",)) is PARCEL
-    assert replies.pick_parcel([PARCEL, older], ()) is PARCEL
-    assert replies.pick_parcel([], ()) is None
+    assert answers.pick_parcel([PARCEL, older], ("CGK0001",)) is older
+    assert answers.pick_parcel([PARCEL, older], ("INV/2026/001",)) is PARCEL
+    assert answers.pick_parcel([PARCEL, older], ()) is PARCEL
+    assert answers.pick_parcel([], ()) is None
 
 
 def test_default_and_out_of_hours_replies():
-    open_ = replies.default_reply(SHOP, "id", TUESDAY_10, forwarded=False)
+    open_ = answers.default_reply(SHOP, "id", TUESDAY_10, forwarded=False)
     assert open_.startswith("Terima kasih sudah menghubungi Toko Batik Sekar")
     assert "https://wa.me/6281234500099" in open_  # nobody reads it here: point to the CS chat
-    closed = replies.default_reply(SHOP, "id", SUNDAY, forwarded=True)
+    closed = answers.default_reply(SHOP, "id", SUNDAY, forwarded=True)
     assert "di luar jam operasional (Sen-Jum 08.00-17.00, Sab 09.00-13.00)" in closed
     assert "wa.me" not in closed
-    assert "outside our opening hours" in replies.default_reply(SHOP, "en", SUNDAY, forwarded=True)
+    assert "outside our opening hours" in answers.default_reply(SHOP, "en", SUNDAY, forwarded=True)
 
 
 def test_merchants_own_replies_per_language_with_placeholders():
@@ -280,28 +281,28 @@ def test_merchants_own_replies_per_language_with_placeholders():
             },
         },
     )
-    assert replies.default_reply(shop, "id", TUESDAY_10, forwarded=True) == (
+    assert answers.default_reply(shop, "id", TUESDAY_10, forwarded=True) == (
         "Hai! Sekar akan membalas segera. {unknown}"
     )
-    assert replies.default_reply(shop, "en", SUNDAY, forwarded=True) == (
+    assert answers.default_reply(shop, "en", SUNDAY, forwarded=True) == (
         "We open Mon-Fri 08:00-17:00, Sat 09:00-13:00."
     )
 
 
 def test_keyword_replies():
     stop = understand("BERHENTI")
-    text = replies.keyword_reply(stop, "id", "whatsapp", SHOP)
+    text = answers.keyword_reply(stop, "id", "whatsapp", SHOP)
     assert "tidak akan menerima pesan WhatsApp dari Toko Batik Sekar" in text and "MULAI" in text
-    cancel = replies.keyword_reply(understand("CANCEL"), "en", "sms", SHOP)
+    cancel = answers.keyword_reply(understand("CANCEL"), "en", "sms", SHOP)
     assert "no more" not in cancel and "SMS messages" in cancel
     assert "cancel an order" in cancel and "wa.me/6281234500099" in cancel
-    start = replies.keyword_reply(understand("START"), "en", "sms", None)
+    start = answers.keyword_reply(understand("START"), "en", "sms", None)
     assert "from us again" in start
-    assert "CEK RESI" in replies.keyword_reply(understand("bantuan"), "id", "sms", SHOP)
+    assert "CEK RESI" in answers.keyword_reply(understand("bantuan"), "id", "sms", SHOP)
 
 
 def test_forward_text_for_the_shops_cs():
-    subject, text = replies.forward_text(
+    subject, text = answers.forward_text(
         shop=SHOP,
         channel="whatsapp",
         phone="+6281234567890",

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import structlog
 from sqlmodel import Session, col, select
 
-from notifier import links, replies
+from notifier import answers, links, replies
 from notifier.errors import InputError
 from notifier.logs import mask
 from notifier.orders.contact import normalize_phone
@@ -100,15 +100,15 @@ class Shopper:
     recipients: list[Recipient] = field(default_factory=list)
     merchant: Merchant | None = None
     recipient: Recipient | None = None
-    parcels: list[replies.Parcel] = field(default_factory=list)
+    parcels: list[answers.Parcel] = field(default_factory=list)
 
     @property
-    def shop(self) -> replies.Shop | None:
+    def shop(self) -> answers.Shop | None:
         m = self.merchant
         if m is None:
             return None
         name = ((m.settings or {}).get("brand") or {}).get("name") or m.name
-        return replies.Shop(name, m.locale, m.timezone, m.settings or {})
+        return answers.Shop(name, m.locale, m.timezone, m.settings or {})
 
 
 def handle_inbound(rt: Runtime, msg: Inbound) -> Answer:
@@ -149,13 +149,13 @@ def _decide(
     rec, m = who.recipient, who.merchant
     locale = replies.reply_locale(u.language, rec.locale if rec else None, m.locale if m else None)
     if u.intent in (replies.Intent.OPT_OUT, replies.Intent.OPT_IN, replies.Intent.HELP):
-        return Answer(replies.keyword_reply(u, locale, msg.channel, who.shop), u.intent.value)
+        return Answer(answers.keyword_reply(u, locale, msg.channel, who.shop), u.intent.value)
     if who.shop is None:
-        return Answer(replies.TEXTS[locale]["not_found"], "unknown_sender")
+        return Answer(answers.TEXTS[locale]["not_found"], "unknown_sender")
     if u.intent is replies.Intent.STATUS:
-        parcel = replies.pick_parcel(who.parcels, u.references)
-        others = sum(1 for p in who.parcels if p is not parcel and p.status not in replies.FINAL)
-        text = replies.status_reply(
+        parcel = answers.pick_parcel(who.parcels, u.references)
+        others = sum(1 for p in who.parcels if p is not parcel and p.status not in answers.FINAL)
+        text = answers.status_reply(
             parcel,
             locale=locale,
             tz=(rec.timezone if rec else None) or who.shop.timezone,
@@ -169,7 +169,7 @@ def _decide(
     handled = "forward_pending" if forward else "recorded"
     if _answered_lately(session, msg, now):
         return Answer(None, handled)
-    return Answer(replies.default_reply(who.shop, locale, now, forwarded=forward), handled)
+    return Answer(answers.default_reply(who.shop, locale, now, forwarded=forward), handled)
 
 
 def _answered_lately(session: Session, msg: Inbound, now: datetime) -> bool:
@@ -267,7 +267,7 @@ def _last_messaged(session: Session, recipient_ids: list[int | None]) -> int | N
 
 def _parcels(
     session: Session, rt: Runtime, rows: Sequence[tuple[Order, Shipment | None]]
-) -> list[replies.Parcel]:
+) -> list[answers.Parcel]:
     ids = [sh.id for _, sh in rows if sh is not None]
     last: dict[int, TrackingEvent] = {}
     if ids:
@@ -282,11 +282,11 @@ def _parcels(
     out = []
     for order, sh in rows:
         if sh is None:
-            out.append(replies.Parcel(order.order_number))
+            out.append(answers.Parcel(order.order_number))
             continue
         ev = last.get(sh.id or 0)
         out.append(
-            replies.Parcel(
+            answers.Parcel(
                 order.order_number,
                 sh.status,
                 carrier_name(sh.carrier, sh.courier),
@@ -337,7 +337,7 @@ def _forward_message(rt: Runtime, inbound_id: int) -> tuple[OutgoingMessage, Mer
     cs_email = str(shop.brand.get("cs_email") or "")
     if not cs_email:
         return None
-    subject, text = replies.forward_text(
+    subject, text = answers.forward_text(
         shop=shop,
         channel=msg.channel,
         phone=msg.from_address,
