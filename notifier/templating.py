@@ -74,15 +74,8 @@ from jinja2.sandbox import SecurityError
 from notifier.errors import TemplateError
 from notifier.formatting import RENDER_KEY, RenderLocale
 from notifier.paths import data_dir
-from notifier.sandbox import (
-    BUDGET,
-    CLOCK_EVERY,
-    MAX_RANGE,
-    Budget,
-    RenderLimit,
-    RenderLimits,
-    environment,
-)
+from notifier.render_limits import MAX_RANGE, RenderLimit, RenderLimits
+from notifier.sandbox import BUDGET, CLOCK_EVERY, Budget, environment
 from notifier.settings import CHANNELS, TRIGGERS
 from notifier.template_checks import (
     SHIPMENT_OPTIONAL,
