@@ -2,8 +2,9 @@
 
 A merchant's template is untrusted code run by the dispatcher, so one render is
 cut off with a TemplateError ("render stopped: ...") rather than hanging a worker or eating its
-memory (:class:`~notifier.render_limits.RenderLimits`, defaults there): ``range()`` gives at most :data:`MAX_RANGE`
-items; all loops of one render together run at most :data:`MAX_ITERATIONS` iterations; calls
+memory (:class:`~notifier.render_limits.RenderLimits`, defaults there): ``range()`` gives at
+most :data:`MAX_RANGE` items; all loops of one render together run at most
+:data:`MAX_ITERATIONS` iterations; calls
 (macros, ``caller()``, recursive loops) nest at most :data:`MAX_CALL_DEPTH` deep; the text a
 render yields is counted while it is generated (:data:`MAX_OUTPUT_CHARS`), and so is the text
 built at every level, macros and ``{% set %}`` blocks included (:data:`MAX_PRODUCED_CHARS`);
