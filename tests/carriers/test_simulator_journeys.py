@@ -12,7 +12,6 @@ from carriers.base import Status
 from carriers.simulator.adapter import STATUS_CODES
 from carriers.simulator.journeys import (
     JAKARTA,
-    NEVER_SCANNED_EXPIRY,
     PREFIXES,
     STATUS_TEXT,
     Journey,
@@ -20,6 +19,7 @@ from carriers.simulator.journeys import (
     choose_journey,
     script,
 )
+from carriers.simulator.trips import NEVER_SCANNED_EXPIRY
 
 S = Status
 START = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # 09:30 in Jakarta
