@@ -23,7 +23,6 @@ Templates are in :mod:`notifier.web.admin_templates`, settings and opt-outs in
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +37,7 @@ from notifier.store.models import NotificationState
 from notifier.web import admin_web as web
 from notifier.web import session as cookies
 from notifier.web.deps import RowId, RuntimeDep, SessionDep
-from notifier.web.ratelimit import RateLimiter, Rule
+from notifier.web.ratelimit import Rule, app_limiter
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 STATIC = Path(__file__).parent / "static" / "admin"
@@ -77,18 +76,6 @@ def static(name: str) -> FileResponse:
 
 
 LOGIN_RULES = (Rule(10, 60.0), Rule(60, 3600.0))  # sign-in attempts per client address
-_limiter_lock = threading.Lock()
-
-
-def login_limiter(request: Request) -> RateLimiter:
-    """The app's sign-in limiter (created on first use; tests may set their own in
-    ``app.state.login_limiter``). Per process, like the look-up form's."""
-    state = request.app.state
-    with _limiter_lock:
-        if getattr(state, "login_limiter", None) is None:
-            state.login_limiter = RateLimiter(LOGIN_RULES)
-        limiter: RateLimiter = state.login_limiter
-    return limiter
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -111,7 +98,8 @@ def login(
     """Sign in: the token must be a merchant's API token (compared by its hash). Attempts
     are limited per client address (:data:`LOGIN_RULES`): 429 with Retry-After beyond."""
     client = request.client.host if request.client else "unknown"
-    wait = login_limiter(request).hit(f"ip:{client}")
+    limiter = app_limiter(request.app.state, "login_limiter", LOGIN_RULES)
+    wait = limiter.hit(f"ip:{client}")
     if wait:
         ctx = {"next": web.safe_next(next), "error": "too_many_signins"}
         page = web.render(request, rt, "login.html", ctx, visitor=visitor, status_code=429)

@@ -26,7 +26,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +51,7 @@ from notifier.store.models import Merchant, Recipient
 from notifier.web import tracking
 from notifier.web.deps import RuntimeDep, SessionDep
 from notifier.web.pages_text import LOCALES, TEXT
-from notifier.web.ratelimit import RateLimiter, Rule
+from notifier.web.ratelimit import Rule, app_limiter
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
@@ -64,7 +63,6 @@ LOOKUP_RULES = (Rule(5, 60.0), Rule(20, 3600.0))
 SOURCE = "tracking_page"  # opt-out source recorded by the preferences form
 PREFS_ANCHOR = "notifikasi"
 _STATIC_MAX_AGE = 365 * 24 * 3600  # s: versioned asset URLs never change
-_lock = threading.Lock()
 
 
 # --- language, zone, security headers ----------------------------------------------------------
@@ -377,17 +375,6 @@ def _forbidden(request: Request, token: str, lang: str) -> HTMLResponse:
 # --- the order look-up -------------------------------------------------------------------------
 
 
-def lookup_limiter(request: Request) -> RateLimiter:
-    """The app's look-up limiter (created on first use; tests may set their own in
-    ``app.state.lookup_limiter``)."""
-    state = request.app.state
-    with _lock:
-        if getattr(state, "lookup_limiter", None) is None:
-            state.lookup_limiter = RateLimiter(LOOKUP_RULES)
-        limiter: RateLimiter = state.lookup_limiter
-    return limiter
-
-
 @router.get("/t", response_class=HTMLResponse)
 def lookup_form(request: Request) -> HTMLResponse:
     """The look-up form."""
@@ -410,7 +397,8 @@ def lookup(
     if not order.strip() or not contact.strip():
         return _render(request, "lookup.html", {**form, "error": t["lookup_missing"]}, 422)
     client = request.client.host if request.client else "unknown"
-    wait = lookup_limiter(request).hit(f"ip:{client}", f"order:{tracking.number_key(order)}")
+    limiter = app_limiter(request.app.state, "lookup_limiter", LOOKUP_RULES)
+    wait = limiter.hit(f"ip:{client}", f"order:{tracking.number_key(order)}")
     if wait:
         return _limited(request, form, wait)
     found = tracking.find_orders(session, order, _contact_matcher(contact))

@@ -18,7 +18,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+_APP_LOCK = threading.Lock()
 MAX_KEYS = 100_000  # keys remembered; the least recently used are forgotten beyond this
 
 
@@ -97,3 +99,14 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._hits)
+
+
+def app_limiter(state: Any, name: str, rules: Sequence[Rule]) -> RateLimiter:
+    """The app's limiter ``name`` in ``state`` (``request.app.state``), created on first use;
+    tests may set their own there. Per process: replicas do not share it."""
+    with _APP_LOCK:
+        limiter: RateLimiter | None = getattr(state, name, None)
+        if limiter is None:
+            limiter = RateLimiter(rules)
+            setattr(state, name, limiter)
+    return limiter
