@@ -89,12 +89,6 @@ class Senders:
             raise ConfigError(f"sender {sender_id} cannot send {channel}")
         return sender
 
-    def for_merchant(self, channel: str, merchant: Any) -> Sender:
-        """The sender a merchant chose for ``channel`` (``notify.senders`` in its settings),
-        else the service's."""
-        own = ((getattr(merchant, "settings", None) or {}).get("notify") or {}).get("senders")
-        return self.for_channel(channel, (own or {}).get(channel))
-
     async def aclose(self) -> None:
         for sender in self._by_id.values():
             await sender.aclose()

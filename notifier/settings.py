@@ -152,6 +152,10 @@ class NotifyDefaults(_Section):
             raise ValueError(f"unknown trigger(s) {', '.join(unknown)}")
         return v
 
+    def sender_for(self, channel: str) -> str | None:
+        """The merchant's own sender for ``channel``; None: the service's."""
+        return {str(k): v for k, v in self.senders.items()}.get(channel)
+
     def quiet_window(self) -> tuple[time, time]:
         return time.fromisoformat(self.quiet_hours_start), time.fromisoformat(self.quiet_hours_end)
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from notifier.errors import InputError
+from notifier.pipeline.outbox import merchant_prefs
 from notifier.runtime import Runtime
 from notifier.senders.base import OutgoingMessage, SendResult
 from notifier.store.models import Merchant, TemplateOverride
@@ -199,5 +200,6 @@ async def test_send(
         metadata={"notification_id": "0", "trigger": key.trigger}
         | template_variables(context, key.locale),
     )
-    sender = rt.senders.for_merchant(key.channel, merchant)
+    prefs = merchant_prefs(rt.settings.notify, merchant)
+    sender = rt.senders.for_channel(key.channel, prefs.sender_for(key.channel))
     return to, await sender.send(message), sender.id

@@ -295,9 +295,8 @@ async def send_one(
                 refund_attempt=True,
                 error="quiet hours",
             )
-    chosen: dict[str, str] = {str(k): v for k, v in prefs.senders.items()}  # the shop's own
     try:
-        sender = rt.senders.for_channel(n.channel, chosen.get(n.channel))
+        sender = rt.senders.for_channel(n.channel, prefs.sender_for(n.channel))
     except (KeyError, ImportError, ConfigError) as err:
         return Verdict(
             n.id, S.FAILED, error=f"no sender for {n.channel}: {err}", outcome="permanent"

@@ -23,6 +23,7 @@ from notifier.logs import mask
 from notifier.orders.contact import normalize_phone
 from notifier.pipeline.callbacks.shared import CALLBACKS, opt_in, opt_out
 from notifier.pipeline.compose import carrier_name
+from notifier.pipeline.outbox import merchant_prefs
 from notifier.runtime import Runtime
 from notifier.senders.base import OutgoingMessage
 from notifier.store.models import (
@@ -311,7 +312,8 @@ async def forward_to_cs(rt: Runtime, inbound_id: int) -> str:
         if found is None:
             return "skipped"
         message, merchant = found
-        await rt.senders.for_merchant("email", merchant).send(message)
+        prefs = merchant_prefs(rt.settings.notify, merchant)
+        await rt.senders.for_channel("email", prefs.sender_for("email")).send(message)
         outcome = "forwarded"
     except Exception:  # a stage boundary: the shopper already has their answer
         log.exception("inbound.forward_failed", inbound=inbound_id)
