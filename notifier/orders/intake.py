@@ -6,42 +6,40 @@ Ingesting is idempotent on the merchant's own ids: the order by ``external_id``,
 twice (the outbox's dedupe keys make even a race harmless).
 
 All checks that can reject an order run before the first write, so an :class:`InputError`
-leaves the transaction untouched and a batch of orders can go on without it.
+leaves the transaction untouched and a batch of orders can go on without it. The parcels are
+taken in by :mod:`notifier.orders.parcels`; both write through :mod:`notifier.orders.rows`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from carriers.base import FINAL_STATUSES, Status
-from carriers.detect import CarrierNotDetected, resolve_carrier
-from notifier import links, metrics
+from notifier import metrics
 from notifier.errors import InputError
 from notifier.orders.contact import LANDLINE_WARNING, Phone, normalize_phone
-from notifier.orders.schema import (
-    CANCELLED_STATUSES,
-    OrderIn,
-    ShipmentIn,
-    installed_carriers,
+from notifier.orders.parcels import (
+    announce,
+    attach,
+    known_shipments,
+    set_polling,
+    with_carrier,
 )
+from notifier.orders.rows import assign, insert_new
+from notifier.orders.schema import CANCELLED_STATUSES, OrderIn, ShipmentIn
 from notifier.pipeline.detect import Trigger
 from notifier.pipeline.outbox import Party, enqueue
 from notifier.settings import NotifyDefaults
 from notifier.store.models import Merchant, Order, Recipient, Shipment
 
 Outcome = Literal["created", "updated", "unchanged"]
-ShipmentKey = tuple[str, str, str]  # carrier, courier ('' for direct carriers), tracking number
 
-ORDER_KEY = ("merchant_id", "external_id")  # the unique constraints ingest relies on
-SHIPMENT_KEY = ("merchant_id", "carrier", "courier", "tracking_number")
+ORDER_KEY = ("merchant_id", "external_id")  # the unique constraint ingest relies on
 NO_CONTACT_WARNING = "no phone or email: the shopper will not get messages"
 
 
@@ -93,28 +91,6 @@ def prepare(order_in: OrderIn, merchant: Merchant, prefs: NotifyDefaults) -> Pre
     return Prepared(phone, paid_at.astimezone(UTC) if paid_at else None, warnings)
 
 
-AGGREGATORS = ("binderbyte", "biteship", "rajaongkir")  # default preference for local couriers
-
-
-def with_carrier(shipment: ShipmentIn, merchant: Merchant, field: str) -> ShipmentIn:
-    """``shipment`` with its carrier filled in: as stated, or detected from the number (and the
-    courier) among the installed carriers, the merchant's own aggregator first."""
-    if shipment.carrier:
-        return shipment
-    own = (merchant.settings or {}).get("aggregator")
-    preference = [own, *AGGREGATORS] if isinstance(own, str) else list(AGGREGATORS)
-    try:
-        carrier, courier = resolve_carrier(
-            None, shipment.courier, shipment.tracking_number, installed_carriers(), preference
-        )
-    except CarrierNotDetected as err:
-        raise InputError(
-            f"no carrier given and none recognises {shipment.tracking_number!r}: name the carrier",
-            field=field,
-        ) from err
-    return shipment.model_copy(update={"carrier": carrier, "courier": courier})
-
-
 def find_order(session: Session, merchant_id: int, external_id: str) -> Order | None:
     """The merchant's order with this external id (never another merchant's)."""
     stmt = select(Order).where(Order.merchant_id == merchant_id, Order.external_id == external_id)
@@ -147,7 +123,7 @@ def ingest(
     )
     prep = prepare(order_in, merchant, prefs)
     existing = find_order(session, merchant.id, order_in.external_id)
-    known = _known_shipments(session, merchant.id, order_in.shipments, existing)
+    known = known_shipments(session, merchant.id, order_in.shipments, existing)
     # Writes start here; nothing below raises InputError.
     recipient, changed = _upsert_recipient(session, merchant, order_in, prep, existing, now)
     was_paid = existing is not None and _is_paid(existing)
@@ -158,11 +134,11 @@ def ingest(
     )
     if not created:
         changed = _update_order(order, order_in, prep, recipient, now) or changed
-    new, touched = _attach(session, merchant, order, order_in.shipments, known, now)
+    new, touched = attach(session, merchant, order, order_in.shipments, known, now)
     changed = changed or created or bool(new) or touched
     if order.status in CANCELLED_STATUSES or was_cancelled:
         # A cancelled order's parcels stop being polled; a reinstated order's resume.
-        changed = _set_polling(session, order, now) or changed
+        changed = set_polling(session, order, now) or changed
     if changed:
         order.updated_at = now
         session.add(order)
@@ -176,7 +152,7 @@ def ingest(
     party = Party(merchant, prefs, order, recipient)
     if _is_paid(order) and not was_paid and order.status not in CANCELLED_STATUSES:
         result.notifications += enqueue(session, party, None, [Trigger("order_confirmed")], now)
-    result.notifications += _announce(session, party, new, now)
+    result.notifications += announce(session, party, new, now)
     result.notifications += enqueue(session, party, None, _after_sale(before, order), now)
     return result
 
@@ -207,17 +183,17 @@ def add_shipment(
     assert merchant.id is not None and order.merchant_id == merchant.id
     shipment_in = with_carrier(shipment_in, merchant, "carrier")
     try:
-        known = _known_shipments(session, merchant.id, [shipment_in], order)
+        known = known_shipments(session, merchant.id, [shipment_in], order)
     except InputError as err:
         raise InputError(str(err), field="tracking_number") from err
-    new, touched = _attach(session, merchant, order, [shipment_in], known, now)
+    new, touched = attach(session, merchant, order, [shipment_in], known, now)
     recipient = session.get(Recipient, order.recipient_id) if order.recipient_id else None
     if new or touched:
         order.updated_at = now
         session.add(order)
     outcome: Outcome = "created" if new else "updated" if touched else "unchanged"
     result = IngestResult(outcome, order, new, recipient=recipient)
-    result.notifications = _announce(session, Party(merchant, prefs, order, recipient), new, now)
+    result.notifications = announce(session, Party(merchant, prefs, order, recipient), new, now)
     return result
 
 
@@ -229,38 +205,6 @@ def count(source: str, outcome: str, n: int = 1) -> None:
 
 def _is_paid(order: Order) -> bool:
     return order.status == "paid" or order.paid_at is not None
-
-
-def _key(shipment_in: ShipmentIn) -> ShipmentKey:
-    assert shipment_in.carrier, "with_carrier() runs first"
-    return shipment_in.carrier, shipment_in.courier or "", shipment_in.tracking_number
-
-
-def _known_shipments(
-    session: Session, merchant_id: int, shipments: Sequence[ShipmentIn], order: Order | None
-) -> dict[ShipmentKey, Shipment]:
-    """The merchant's stored parcels among ``shipments``; InputError if one is another order's."""
-    numbers = {s.tracking_number for s in shipments}
-    if not numbers:
-        return {}
-    stmt = select(Shipment).where(
-        Shipment.merchant_id == merchant_id, col(Shipment.tracking_number).in_(numbers)
-    )
-    stored = {(s.carrier, s.courier, s.tracking_number): s for s in session.exec(stmt)}
-    known: dict[ShipmentKey, Shipment] = {}
-    for i, shipment_in in enumerate(shipments):
-        found = stored.get(_key(shipment_in))
-        if found is None:
-            continue
-        if order is None or found.order_id != order.id:
-            owner = session.get(Order, found.order_id)
-            raise InputError(
-                f"{shipment_in.tracking_number} ({shipment_in.carrier}) already belongs to order "
-                f"{owner.external_id if owner else found.order_id}",
-                field=f"shipments.{i}.tracking_number",
-            )
-        known[_key(shipment_in)] = found
-    return known
 
 
 def _find_recipient(
@@ -311,7 +255,7 @@ def _upsert_recipient(
         "timezone": customer.timezone,
     }
     # Details the store did not send are kept, never erased.
-    changed = _assign(recipient, {k: v for k, v in values.items() if v is not None})
+    changed = assign(recipient, {k: v for k, v in values.items() if v is not None})
     if created or changed:
         session.add(recipient)
         session.flush()
@@ -348,7 +292,7 @@ def _create_order(
         created_at=now,
         updated_at=now,
     )
-    new_id = _insert_new(session, Order, row.model_dump(exclude={"id"}), ORDER_KEY)
+    new_id = insert_new(session, Order, row.model_dump(exclude={"id"}), ORDER_KEY)
     order = find_order(session, merchant.id, order_in.external_id)
     assert order is not None
     return order, new_id is not None
@@ -379,109 +323,4 @@ def _update_order(
         "refund_status": order_in.refund_status,
     }
     # What the store left out is kept (a later, thinner update must not erase a total).
-    return _assign(order, {k: v for k, v in values.items() if v is not None})
-
-
-def _attach(
-    session: Session,
-    merchant: Merchant,
-    order: Order,
-    shipments: Sequence[ShipmentIn],
-    known: dict[ShipmentKey, Shipment],
-    now: datetime,
-) -> tuple[list[Shipment], bool]:
-    """Insert the parcels new to us, due for a first check at once; (new ones, whether a known
-    one changed)."""
-    assert merchant.id is not None and order.id is not None
-    touched = False
-    rows: dict[ShipmentKey, dict[str, Any]] = {}
-    for shipment_in in shipments:
-        key = _key(shipment_in)
-        if key in known:
-            given = {"tracking_url": shipment_in.tracking_url, "package": shipment_in.package}
-            given = {k: v for k, v in given.items() if v}
-            touched = _assign(known[key], given) or touched
-            continue
-        rows.setdefault(key, _new_shipment(merchant.id, order, shipment_in, now))
-    inserted = (_insert_new(session, Shipment, row, SHIPMENT_KEY) for row in rows.values())
-    new_ids = [i for i in inserted if i is not None]
-    if not new_ids:
-        return [], touched
-    new = list(session.exec(select(Shipment).where(col(Shipment.id).in_(new_ids))))
-    return sorted(new, key=lambda s: s.id or 0), touched
-
-
-def _new_shipment(
-    merchant_id: int, order: Order, shipment_in: ShipmentIn, now: datetime
-) -> dict[str, Any]:
-    assert order.id is not None
-    cancelled = order.status in CANCELLED_STATUSES
-    row = Shipment(
-        merchant_id=merchant_id,
-        order_id=order.id,
-        carrier=shipment_in.carrier or "",
-        courier=shipment_in.courier or "",
-        tracking_number=shipment_in.tracking_number,
-        tracking_url=shipment_in.tracking_url,
-        package=shipment_in.package,
-        public_token=links.new_public_token(),
-        status=Status.PENDING.value,
-        next_check_at=None if cancelled else now,  # due for its first check at once
-        created_at=now,
-        updated_at=now,
-    )
-    return row.model_dump(exclude={"id"})
-
-
-def _set_polling(session: Session, order: Order, now: datetime) -> bool:
-    """A cancelled order's parcels are not polled (nobody waits for them, and every carrier
-    call costs); when the order is reinstated, its unfinished parcels are due again at once."""
-    cancelled = order.status in CANCELLED_STATUSES
-    changed = False
-    for shipment in session.exec(select(Shipment).where(Shipment.order_id == order.id)):
-        if cancelled:
-            due = None
-        elif shipment.status in FINAL_STATUSES:
-            continue
-        else:
-            due = shipment.next_check_at or now
-        if _assign(shipment, {"next_check_at": due}):
-            shipment.updated_at = now
-            session.add(shipment)
-            changed = True
-    return changed
-
-
-def _announce(session: Session, party: Party, new: Sequence[Shipment], now: datetime) -> int:
-    """``shipped`` for each new parcel (the first scan would fire it again: deduplicated)."""
-    if party.order.status in CANCELLED_STATUSES:
-        return 0
-    return sum(enqueue(session, party, shipment, [Trigger("shipped")], now) for shipment in new)
-
-
-def _insert_new(
-    session: Session, model: Any, row: dict[str, Any], key: Sequence[str]
-) -> int | None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id: the new row's id, or None when the
-    row exists (a concurrent request made it first; on PostgreSQL we waited for it to commit).
-
-    One row per statement with bound parameters, so the compiled statement is cached: the
-    multi-row VALUES of ``store.lease.insert_ignoring`` is compiled afresh on every call, which
-    is most of the cost of importing thousands of orders.
-    """
-    session.flush()  # the statement goes straight to the connection
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).on_conflict_do_nothing(index_elements=list(key)).returning(model.id)
-    value = session.connection().execute(stmt, row).scalar()
-    return int(value) if value is not None else None
-
-
-def _assign(obj: Any, values: dict[str, Any]) -> bool:
-    """Set ``values`` on ``obj``; whether anything differed."""
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
+    return assign(order, {k: v for k, v in values.items() if v is not None})
