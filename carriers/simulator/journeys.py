@@ -46,7 +46,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -237,14 +237,10 @@ def script(number: str, registered_at: datetime, journey: Journey | str | None =
         number=number,
         journey=raw.journey,
         registered_at=registered_at,
-        scans=tuple(Scan(_utc(at), code, text, where) for at, code, text, where in raw.scans),
-        etas=tuple((_utc(since), eta) for since, eta in raw.etas),
-        expires_at=_utc(raw.expires_at) if raw.expires_at is not None else None,
+        scans=tuple(Scan(trips.utc(at), code, text, where) for at, code, text, where in raw.scans),
+        etas=tuple((trips.utc(since), eta) for since, eta in raw.etas),
+        expires_at=trips.utc(raw.expires_at) if raw.expires_at is not None else None,
     )
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
 
 
 _SCRIPTS = {

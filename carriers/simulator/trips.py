@@ -17,10 +17,11 @@ NEVER_SCANNED_EXPIRY = timedelta(days=5)  # a label nobody scans expires after t
 
 _HOUR = 3600.0
 _DAY = 86400.0
-_LOCAL_OFFSET = 7 * _HOUR  # JAKARTA
+_LOCAL_OFFSET = 7 * _HOUR  # Asia/Jakarta (WIB), as journeys.JAKARTA
 
 
-def _utc(timestamp: float) -> datetime:
+def utc(timestamp: float) -> datetime:
+    """Virtual POSIX seconds as an aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, UTC)
 
 
@@ -61,7 +62,7 @@ class Trip:
         self.etas.append((since, value))
 
     def local_date(self) -> date:
-        return _utc(self.t + _LOCAL_OFFSET).date()
+        return utc(self.t + _LOCAL_OFFSET).date()
 
 
 def _first_mile(trip: Trip) -> float:
