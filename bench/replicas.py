@@ -42,6 +42,7 @@ from tests.campaigns.common import (  # noqa: E402
     database,
     release,
     seed,
+    settled,
     watcher,
     workers_up,
 )
@@ -78,7 +79,7 @@ def measure(count: int, parcels: int, folder: Path, profile: Path | None = None)
                 up = _wait(lambda: len(workers_up(look)) >= count, STARTUP)
                 began, cpu = time.monotonic(), _cpu(replicas.pids)
                 release(look, START + timedelta(seconds=time.time() - epoch))
-                done = _wait(lambda: _finished(look), LIMIT)
+                done = _wait(lambda: settled(look, later=("feedback_request",)), LIMIT)
                 seconds = time.monotonic() - began
                 cpu = {k: round(v - cpu.get(k, 0.0), 1) for k, v in _cpu(replicas.pids).items()}
             finally:
@@ -110,24 +111,6 @@ def _wait(ready: Any, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def _finished(engine: sa.Engine) -> bool:
-    with engine.connect() as conn:
-        moving = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(Shipment)
-            .where(Shipment.next_check_at.is_not(None))
-        ).scalar_one()
-        waiting = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(Notification)
-            .where(
-                Notification.state.in_(["pending", "sending"]),
-                Notification.trigger != "feedback_request",  # due a day later: not counted
-            )
-        ).scalar_one()
-    return moving == 0 and waiting == 0
 
 
 def _counts(engine: sa.Engine) -> tuple[int, int, int]:

@@ -195,6 +195,22 @@ def release(engine: Engine, now: datetime, parcels: Iterable[int] | None = None)
         conn.execute(shipments.values(values | {"next_check_at": now}))
 
 
+def settled(engine: Engine, *, later: Sequence[str] = ()) -> bool:
+    """No shipment is due for another poll and no notification waits to be sent (those of the
+    ``later`` triggers, due after the run, are not counted)."""
+    waiting = [Notification.state.in_(OPEN), *(Notification.trigger != t for t in later)]
+    with engine.connect() as conn:
+        moving = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Shipment)
+            .where(Shipment.next_check_at.is_not(None))
+        ).scalar_one()
+        waits = conn.execute(
+            sa.select(sa.func.count()).select_from(Notification).where(*waiting)
+        ).scalar_one()
+    return moving == 0 and waits == 0
+
+
 def workers_up(engine: Engine) -> set[int]:
     """The pids of the daemons that registered (``worker`` rows: ``host:pid:suffix``)."""
     with engine.connect() as conn:

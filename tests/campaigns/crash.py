@@ -47,6 +47,7 @@ from tests.campaigns.common import (
     release,
     repeats_allowed_by_kills,
     seed,
+    settled,
     snapshot_check,
     unrecorded_sends,
     watcher,
@@ -181,13 +182,13 @@ def run(plan: CrashPlan, folder: Path) -> CrashReport:
                     release(look, clock.now(), wave)
                 report.kill_phase = time.monotonic() - began
                 deadline = time.monotonic() + plan.settle
-                while not _settled(look) and time.monotonic() < deadline:
+                while not settled(look) and time.monotonic() < deadline:
                     _check_snapshot(look, report)
                     _restart_exited(replicas, report)
                     if report.aborted:
                         break
                     time.sleep(0.5)
-                report.settled = _settled(look)
+                report.settled = settled(look)
                 report.settle_phase = time.monotonic() - deadline + plan.settle
                 # Only a reap deletes another process's row: a victim still registered was
                 # never taken over through its heartbeat.
@@ -312,21 +313,6 @@ def _wait_up(engine: sa.Engine, replicas: Replicas, timeout: float) -> float:
 def _check_snapshot(engine: sa.Engine, report: CrashReport) -> None:
     report.snapshots += 1
     report.half_applied += snapshot_check(engine)
-
-
-def _settled(engine: sa.Engine) -> bool:
-    with engine.connect() as conn:
-        moving = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(Shipment)
-            .where(Shipment.next_check_at.is_not(None))
-        ).scalar_one()
-        waiting = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(Notification)
-            .where(Notification.state.in_(["pending", "sending"]))
-        ).scalar_one()
-    return moving == 0 and waiting == 0
 
 
 def _received(outbox: Path) -> Counter[str]:

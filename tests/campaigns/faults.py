@@ -51,6 +51,7 @@ from tests.campaigns.common import (
     database,
     release,
     seed,
+    settled,
     snapshot_check,
     watcher,
     workers_up,
@@ -201,10 +202,10 @@ def run(plan: FaultPlan, folder: Path) -> FaultReport:
                 calm_before = _calm_failures()
                 _phases(plan, rng, sim_app, sendgrid, twilio, look, report)
                 deadline = time.monotonic() + plan.settle
-                while not _settled(look) and time.monotonic() < deadline:
+                while not settled(look) and time.monotonic() < deadline:
                     _snapshot(look, report)
                     time.sleep(0.5)
-                report.settled = _settled(look)
+                report.settled = settled(look)
                 report.calm_failures = _calm_failures() - calm_before
             finally:
                 _stop(running)
@@ -376,21 +377,6 @@ def _provider_fault(
 def _snapshot(look: sa.Engine, report: FaultReport) -> None:
     report.snapshots += 1
     report.half_applied += snapshot_check(look)
-
-
-def _settled(look: sa.Engine) -> bool:
-    with look.connect() as conn:
-        moving = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(Shipment)
-            .where(Shipment.next_check_at.is_not(None))
-        ).scalar_one()
-        waiting = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(Notification)
-            .where(Notification.state.in_(["pending", "sending"]))
-        ).scalar_one()
-    return moving == 0 and waiting == 0
 
 
 def _wait(ready: Callable[[], bool], timeout: float) -> None:
