@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError
 from notifier import plugins
+from tests.hostile.mutations import mutate
 
 SAMPLES = Path(__file__).parent.parent / "carriers" / "samples"
 CARRIERS = plugins.names("carriers")
@@ -106,37 +107,11 @@ def samples(carrier: str) -> list[Any]:
     ]
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            out += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            out += _paths(item, (*prefix, i))
-    return out
-
-
 @st.composite
 def mutated(draw: st.DrawFn, docs: list[Any]) -> str:
     """A sample with one to four values replaced, deleted or wrapped in a list."""
     doc = copy.deepcopy(draw(st.sampled_from(docs)))
-    for _ in range(draw(st.integers(1, 4))):
-        path = draw(st.sampled_from(_paths(doc)))
-        if not path:
-            doc = draw(JSON)
-            continue
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        how = draw(st.sampled_from(["replace", "delete", "wrap"]))
-        if how == "delete" and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif how == "wrap":
-            parent[path[-1]] = [parent[path[-1]]]
-        else:
-            parent[path[-1]] = draw(JSON)
-    return json.dumps(doc)
+    return json.dumps(mutate(draw, doc, 4, JSON))
 
 
 def parser(carrier: str) -> Any:

@@ -28,6 +28,7 @@ from carriers import webhooks
 from notifier.web.app import create_app
 from tests.hostile import figures
 from tests.hostile import world as w
+from tests.hostile.mutations import mutate
 from tests.hostile.test_carrier_parsers import JSON, NASTY
 from tests.security.test_webhook_signatures import CARRIER_BODIES, STORE_BODIES
 
@@ -67,37 +68,11 @@ def _check(answer: Any, what: str) -> None:
     assert answer.status_code in ALLOWED, f"{what}: {answer.status_code} {answer.text[:300]}"
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            out += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            out += _paths(item, (*prefix, i))
-    return out
-
-
 @st.composite
 def mutated_json(draw: st.DrawFn, body: bytes) -> bytes:
     """``body`` (JSON) with one to three values replaced, deleted or wrapped in a list."""
     doc = copy.deepcopy(json.loads(body))
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(doc)))
-        if not path:
-            doc = draw(JSON)
-            continue
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        how = draw(st.sampled_from(["replace", "delete", "wrap"]))
-        if how == "delete" and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif how == "wrap":
-            parent[path[-1]] = [parent[path[-1]]]
-        else:
-            parent[path[-1]] = draw(JSON)
-    return json.dumps(doc).encode()
+    return json.dumps(mutate(draw, doc, 3, JSON)).encode()
 
 
 text = st.text(max_size=30) | NASTY.map(str)
