@@ -24,7 +24,7 @@ value is ignored rather than breaking the page)::
                        q cut at FAQ_MAX_Q and a at FAQ_MAX_A characters; blank lines in ``a``
                        separate paragraphs
     return_policy_url: str   http(s):// link under the FAQ
-    opening_hours:     {"mon-fri": "08:00-17:00", ...}  (see notifier.replies) shown by the
+    opening_hours:     {"mon-fri": "08:00-17:00", ...}  (see notifier.hours)  shown by the
                        WhatsApp button, with "closed now" outside them
     notify.channels, trigger_channels:  which channels the preferences list
 """
