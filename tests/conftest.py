@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 import structlog
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -24,6 +25,11 @@ from notifier.testing import FrozenClock, MemorySender, ScriptedCarrier
 
 PG_URL = os.environ.get("NOTIFIER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tuesday 10:00 in Jakarta
+
+# Property tests assert behaviour, never speed: a busy CI machine must not fail them for being
+# slow to run or slow to generate examples (tests that set their own settings inherit this).
+settings.register_profile("notifier", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("notifier")
 
 
 def _pg_available() -> bool:

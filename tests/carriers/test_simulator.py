@@ -79,7 +79,7 @@ async def connect(url: str, **config: Any) -> AsyncIterator[SimulatorAdapter]:
 
 @pytest.fixture
 async def adapter(server: SimulatorServer) -> AsyncIterator[SimulatorAdapter]:
-    async with connect(server.url, api_key=KEY, timeout=0.5) as a:
+    async with connect(server.url, api_key=KEY, timeout=1.5) as a:  # the slow fault is 0.2 s
         yield a
 
 
