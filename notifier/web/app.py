@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier.runtime import Runtime
-from notifier.web import api, pages
+from notifier.web import api, lookup, pages
 from notifier.web.limits import BodyLimit
 
 
@@ -25,6 +25,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.add_middleware(BodyLimit)  # 413 for oversized bodies before any route reads them
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(lookup.router)
     app.mount("/static", pages.static_files(), name="static")  # shopper pages' CSS/JS, no CDN
     from notifier.web.admin import include as include_admin  # merchant UI and admin REST API
 

@@ -1,4 +1,5 @@
-"""Pages a shopper opens from a message: the tracking page, the order look-up and unsubscribe.
+"""Pages a shopper opens from a message: the tracking page and unsubscribe (the order look-up
+that leads to a tracking page is :mod:`notifier.web.lookup`).
 
 Routes (no sign-in anywhere: the 192-bit token in the URL is the authorization)::
 
@@ -7,10 +8,6 @@ Routes (no sign-in anywhere: the 192-bit token in the URL is the authorization):
     POST /t/{token}/preferences  turn one channel (or all) off or back on: a form token
                                  derived from the tracking token, and a same-origin check,
                                  refuse forged posts (403); recorded as source "tracking_page"
-    GET  /t                      the look-up form: order number plus email or phone
-    POST /t                      look-up: 303 to the parcel's page, or the order's parcels;
-                                 the same vague answer for any miss; rate limited per client
-                                 address and per order number (429 with Retry-After)
     GET  /u/{token}, POST /u/{token}   one-click email unsubscribe (RFC 8058)
     /static/...                  the pages' CSS, JS and icon (mounted by the app)
 
@@ -43,23 +40,18 @@ from starlette.types import Scope
 from carriers.links import public_url
 from notifier import formatting, links
 from notifier import hours as hours_
-from notifier.errors import InputError
-from notifier.orders.contact import normalize_email, normalize_phone
 from notifier.pipeline.callbacks import opt_in, opt_out
 from notifier.pipeline.compose import carrier_name
-from notifier.store.models import Merchant, Recipient
+from notifier.store.models import Recipient
 from notifier.web import tracking
 from notifier.web.deps import RuntimeDep, SessionDep
 from notifier.web.pages_text import LOCALES, TEXT
-from notifier.web.ratelimit import Rule, app_limiter
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-# Look-ups per client address and per order number (each process counts on its own).
-LOOKUP_RULES = (Rule(5, 60.0), Rule(20, 3600.0))
 SOURCE = "tracking_page"  # opt-out source recorded by the preferences form
 PREFS_ANCHOR = "notifikasi"
 _STATIC_MAX_AGE = 365 * 24 * 3600  # s: versioned asset URLs never change
@@ -103,7 +95,7 @@ def _zone(*names: str | None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def _render(
+def render(
     request: Request, name: str, ctx: dict[str, Any], status_code: int = 200, **headers: str
 ) -> HTMLResponse:
     nonce = secrets.token_urlsafe(12)
@@ -146,7 +138,7 @@ def tracking_page(token: str, request: Request, rt: RuntimeDep, session: Session
     ctx = _page(view, locale, tz.key, now, found)
     ctx["csrf"] = _form_token(rt, token)
     ctx["saved"] = _saved_message(request, locale)
-    return _render(request, "track.html", ctx)
+    return render(request, "track.html", ctx)
 
 
 def _page(
@@ -296,7 +288,7 @@ def _missing(request: Request) -> HTMLResponse:
     locale = pick_locale(request)
     t = TEXT[locale]
     ctx = {"t": t, "locale": locale, "title": t["missing_title"], "message": t["missing"]}
-    return _render(request, "missing.html", ctx, status_code=404)
+    return render(request, "missing.html", ctx, status_code=404)
 
 
 # --- notification preferences ------------------------------------------------------------------
@@ -369,96 +361,7 @@ def _forbidden(request: Request, token: str, lang: str) -> HTMLResponse:
         "message": t["forbidden"],
         "back": f"/t/{token}",
     }
-    return _render(request, "missing.html", ctx, status_code=403)
-
-
-# --- the order look-up -------------------------------------------------------------------------
-
-
-@router.get("/t", response_class=HTMLResponse)
-def lookup_form(request: Request) -> HTMLResponse:
-    """The look-up form."""
-    locale = pick_locale(request)
-    return _render(request, "lookup.html", {"t": TEXT[locale], "locale": locale})
-
-
-@router.post("/t", response_class=HTMLResponse)
-def lookup(
-    request: Request,
-    session: SessionDep,
-    order: Annotated[str, Form(max_length=128)] = "",
-    contact: Annotated[str, Form(max_length=320)] = "",
-    lang: Annotated[str, Form()] = "",
-) -> Response:
-    """Find an order by number plus the shopper's email or phone."""
-    locale = lang if lang in LOCALES else pick_locale(request)
-    t = TEXT[locale]
-    form = {"t": t, "locale": locale, "order": order, "contact": contact}
-    if not order.strip() or not contact.strip():
-        return _render(request, "lookup.html", {**form, "error": t["lookup_missing"]}, 422)
-    client = request.client.host if request.client else "unknown"
-    limiter = app_limiter(request.app.state, "lookup_limiter", LOOKUP_RULES)
-    wait = limiter.hit(f"ip:{client}", f"order:{tracking.number_key(order)}")
-    if wait:
-        return _limited(request, form, wait)
-    found = tracking.find_orders(session, order, _contact_matcher(contact))
-    parcels = [p for match in found for p in match.parcels]
-    if len(found) == 1 and len(parcels) == 1:
-        suffix = f"?lang={lang}" if lang in LOCALES else ""
-        return RedirectResponse(f"/t/{parcels[0].token}{suffix}", status_code=303)
-    if not found:
-        return _render(request, "lookup.html", {**form, "error": t["lookup_not_found"]})
-    orders = [
-        {
-            "title": t["found_order"].format(order=m.order_number, shop=m.shop),
-            "parcels": [
-                {
-                    "token": p.token,
-                    "label": f"{carrier_name(p.carrier, p.courier)} {p.number}",
-                    "status": formatting.status_label(p.status, locale),
-                }
-                for p in m.parcels
-            ],
-        }
-        for m in found
-    ]
-    return _render(request, "lookup_result.html", {**form, "orders": orders})
-
-
-def _contact_matcher(raw: str) -> Any:
-    """A test of (recipient, merchant) for what the shopper typed: an email, or a phone
-    number read in each shop's country, normalized as intake does."""
-    text = raw.strip()
-    if "@" in text:
-        try:
-            email = normalize_email(text)
-        except InputError:
-            return lambda rec, merchant: False
-        return lambda rec, merchant: bool(rec.email) and rec.email == email
-
-    @lru_cache(maxsize=8)
-    def phone_in(country: str) -> str | None:
-        try:
-            return normalize_phone(text, country).e164
-        except InputError:
-            return None
-
-    def matches(rec: Recipient, merchant: Merchant) -> bool:
-        return bool(rec.phone) and rec.phone == phone_in(merchant.country or "ID")
-
-    return matches
-
-
-def _limited(request: Request, form: dict[str, Any], wait: float) -> HTMLResponse:
-    t = form["t"]
-    seconds = int(wait)
-    span = (
-        t["minutes"].format(n=-(-seconds // 60))
-        if seconds >= 90
-        else t["seconds"].format(n=seconds)
-    )
-    ctx = {**form, "limited": t["limited"].format(wait=span)}
-    return _render(request, "lookup.html", ctx, 429, Retry_After=str(seconds))
+    return render(request, "missing.html", ctx, status_code=403)
 
 
 # --- unsubscribe (RFC 8058) --------------------------------------------------------------------
@@ -470,7 +373,7 @@ def unsubscribe_form(token: str, request: Request, rt: RuntimeDep) -> HTMLRespon
     _check(rt, token)
     locale = pick_locale(request)
     ctx = {"t": TEXT[locale], "locale": locale, "done": False}
-    return _render(request, "unsubscribe.html", ctx)
+    return render(request, "unsubscribe.html", ctx)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
@@ -489,7 +392,7 @@ def unsubscribe(
     locale = pick_locale(request, recipient.locale)
     opt_out(session, col(Recipient.id) == recipient_id, channel, "unsubscribe_link", rt.clock.now())
     session.commit()
-    return _render(request, "unsubscribe.html", {"t": TEXT[locale], "locale": locale, "done": True})
+    return render(request, "unsubscribe.html", {"t": TEXT[locale], "locale": locale, "done": True})
 
 
 def _check(rt: Any, token: str) -> tuple[int, str]:

@@ -2,7 +2,8 @@
 
 Indonesian follows the shops' own voice in messages: "Kak", "paketmu", an apology when something
 goes wrong ("Kami minta maaf atas ketidaknyamanannya") and an offer to help rather than a rule.
-Placeholders are ``str.format`` fields filled by :mod:`notifier.web.pages`.
+Placeholders are ``str.format`` fields filled by :mod:`notifier.web.pages` and
+:mod:`notifier.web.lookup`.
 """
 
 from __future__ import annotations

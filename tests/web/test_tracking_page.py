@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from notifier.store.models import Merchant, Recipient, TrackingEvent
-from notifier.web import pages, tracking
+from notifier.web import lookup, tracking
 from notifier.web.app import create_app
 from notifier.web.ratelimit import RateLimiter, Rule
 from tests.factories import parcel
@@ -466,7 +466,7 @@ async def test_a_shopper_without_contact_details_has_no_preferences(rt, shop, cl
 
 def limit(app, time: FakeTime | None = None) -> FakeTime:
     time = time or FakeTime()
-    app.state.lookup_limiter = RateLimiter(pages.LOOKUP_RULES, now=time)
+    app.state.lookup_limiter = RateLimiter(lookup.LOOKUP_RULES, now=time)
     return time
 
 
