@@ -1,4 +1,5 @@
-"""What the shopper's pages show: the read model of the tracking page and the order look-up.
+"""What the shopper's pages show: the read model of the tracking page (and of the parcels an
+order look-up lists, :mod:`notifier.web.lookup`).
 
 :func:`load` reads one parcel with its order, shop, shopper and sibling parcels (one query) and
 its events (a second); :func:`view` turns that into a :class:`TrackingView` with no I/O. The
@@ -32,7 +33,7 @@ value is ignored rather than breaking the page)::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -412,72 +413,3 @@ def whatsapp_url(e164: str, text: str) -> str:
     shopper (WhatsApp's documented click-to-chat link)."""
     digits = "".join(ch for ch in e164 if ch.isdigit())
     return f"https://wa.me/{digits}?text={quote(text, safe='')}"
-
-
-# --- order look-up -----------------------------------------------------------------------------
-
-MAX_MATCHES = 20  # orders with the same number (different shops) considered per look-up
-
-
-@dataclass(frozen=True, slots=True)
-class OrderMatch:
-    """An order whose number and shopper contact matched a look-up, with its parcels."""
-
-    shop: str
-    order_number: str
-    parcels: tuple[Parcel, ...]
-
-
-def number_variants(typed: str) -> list[str]:
-    """The spellings of an order number to look for: as typed (spaces collapsed), upper-case,
-    with and without a leading "#" (Shopify names orders "#1001")."""
-    text = " ".join(typed.split())
-    bare = text.lstrip("#").strip()
-    found: list[str] = []
-    for variant in (text, bare, f"#{bare}"):
-        for spelling in (variant, variant.upper()):
-            if spelling and spelling not in found:
-                found.append(spelling)
-    return found
-
-
-def number_key(typed: str) -> str:
-    """One key per order number however it is typed (for the look-up's rate limit)."""
-    return " ".join(typed.split()).lstrip("#").strip().upper()
-
-
-def find_orders(
-    session: Session,
-    typed_number: str,
-    matches: Callable[[Recipient, Merchant], bool],
-    *,
-    limit: int = MAX_MATCHES,
-) -> list[OrderMatch]:
-    """Orders numbered ``typed_number`` whose shopper ``matches(recipient, merchant)``, with
-    their parcels: two queries. An empty list whether the number or the contact was wrong."""
-    rows = session.exec(
-        select(Order, Recipient, Merchant)
-        .join(Recipient, col(Order.recipient_id) == col(Recipient.id))
-        .join(Merchant, col(Order.merchant_id) == col(Merchant.id))
-        .where(col(Order.order_number).in_(number_variants(typed_number)))
-        .order_by(col(Order.id))
-        .limit(limit)
-    ).all()
-    orders = [(order, merchant) for order, rec, merchant in rows if matches(rec, merchant)]
-    if not orders:
-        return []
-    shipments = session.exec(
-        select(Shipment)
-        .where(col(Shipment.order_id).in_([order.id for order, _ in orders]))
-        .order_by(col(Shipment.id))
-    ).all()
-    found = []
-    for order, merchant in orders:
-        parcels = tuple(
-            Parcel(s.public_token, s.carrier, s.courier, s.tracking_number, s.status)
-            for s in shipments
-            if s.order_id == order.id
-        )
-        name = read_shop(merchant.name, merchant.settings or {}).brand.name
-        found.append(OrderMatch(name, order.order_number, parcels[:MAX_PARCELS]))
-    return found

@@ -677,8 +677,8 @@ def test_first_name_only():
 
 
 def test_order_number_spellings():
-    assert tracking.number_variants("inv/1") == ["inv/1", "INV/1", "#inv/1", "#INV/1"]
-    assert tracking.number_key(" #inv/1 ") == tracking.number_key("INV/1") == "INV/1"
+    assert lookup.number_variants("inv/1") == ["inv/1", "INV/1", "#inv/1", "#INV/1"]
+    assert lookup.number_key(" #inv/1 ") == lookup.number_key("INV/1") == "INV/1"
 
 
 def test_the_limiter_windows_and_waits():
