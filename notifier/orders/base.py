@@ -39,6 +39,10 @@ What a source's *module* exposes besides its class (``notifier.orders.<id>``):
   deliveries (``provider_event``). ``POST /webhooks/orders/<id>/<merchant slug>`` serves every
   source whose module has both (and ``parse``), with the ``webhook_secret`` of the merchant's
   source entry.
+* ``verify_push(body, headers, entry: Mapping[str, Any], url: str) -> None`` (instead of
+  ``verify_webhook``): a marketplace that signs its pushes with the app's own keys, read from
+  the merchant's source entry, and (Shopee) the URL it posted to. It raises
+  :class:`WebhookUnverifiable` when the entry lacks a key.
 
 Incremental sources keep their position in a :class:`SyncCursor`, which re-reads the last
 :data:`OVERLAP` of store updates on every pass so late writes are not missed.
@@ -139,6 +143,15 @@ class OrderSource(Protocol):
 
 class WebhookRejected(NotifierError):
     """A pushed body whose signature is missing or wrong (answered 403, nothing changed)."""
+
+
+class WebhookUnverifiable(WebhookRejected):
+    """A push that cannot be checked: the merchant's source entry lacks ``missing`` (answered
+    403, nothing changed, logged as an error: the merchant's set-up is incomplete)."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(f"no {missing} set for this source")
+        self.missing = missing
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

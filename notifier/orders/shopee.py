@@ -17,6 +17,11 @@ a courier has: the detail names the courier (``shipping_carrier``), not the resi
 Shopee masks the buyer's phone and name (``"******64"``) and gives no email: the parcels are
 tracked and the merchant's customer service gets the alerts (:mod:`notifier.alerts`).
 
+Pushes (code 3, order status; code 4, tracking number) are received at
+``POST /webhooks/orders/shopee/<merchant>`` and checked with the partner key
+(:mod:`notifier.orders.pushes`); the callback URL registered with Shopee must be that address
+under ``server.public_url``.
+
 Read: the v2 reference pages of ``order.get_order_list``/``get_order_detail``/
 ``get_shipment_list``, ``logistics.get_tracking_number``/``get_tracking_info``,
 ``returns.get_return_list``/``get_return_detail``, ``public.refresh_access_token``,
@@ -34,6 +39,7 @@ from typing import Any, ClassVar, cast
 
 from carriers import indonesia as idn
 from carriers.base import Status, TrackingEvent, TrackingResult
+from notifier.orders import pushes
 from notifier.orders.base import SourceError
 from notifier.orders.parse_contract import (
     BodyError,
@@ -123,6 +129,11 @@ EVENTS: dict[str, Status] = {
 }
 AUTH_ERRORS = frozenset({"error_auth", "invalid_access_token", "error_invalid_access_token"})
 THROTTLED = frozenset({"error_too_many_request", "error_rate_limit", "too_many_request"})
+
+
+# Pushes (POST /webhooks/orders/...): the hooks of notifier.orders.base, in notifier.orders.pushes.
+verify_push = pushes.shopee_verify
+webhook_event_id = pushes.body_digest
 
 
 # --------------------------------------------------------------------------- pure reading

@@ -92,14 +92,18 @@ def lazada_sign(app_secret: str, api_path: str, params: Mapping[str, Any]) -> st
 
 def shopee_push_valid(partner_key: str, url: str, body: bytes, authorization: str) -> bool:
     """Whether a Shopee push to ``url`` with ``body`` carries our partner's signature."""
-    expected = hmac_hex(partner_key, url.encode() + b"|" + body)
-    return hmac.compare_digest(expected, authorization.strip().lower())
+    return _same_hex(hmac_hex(partner_key, url.encode() + b"|" + body), authorization)
 
 
 def tiktok_webhook_valid(app_key: str, app_secret: str, body: bytes, authorization: str) -> bool:
     """Whether a TikTok Shop webhook ``body`` carries our app's signature."""
-    expected = hmac_hex(app_secret, app_key.encode() + body)
-    return hmac.compare_digest(expected, authorization.strip().lower())
+    return _same_hex(hmac_hex(app_secret, app_key.encode() + body), authorization)
+
+
+def _same_hex(expected: str, given: str) -> bool:
+    """Constant-time comparison of hex digests; a non-ASCII header is never ours."""
+    given = given.strip().lower()
+    return given.isascii() and hmac.compare_digest(expected, given)
 
 
 def obj(value: Any) -> dict[str, Any]:

@@ -21,6 +21,10 @@ TikTok masks the recipient's phone (``"(+1)213-***-1234"``) and gives a relay ad
 platform's own messages: both are left out, and the merchant's customer service gets the alerts
 (:mod:`notifier.alerts`).
 
+Webhooks (type 1, order status; type 12, return status) are received at
+``POST /webhooks/orders/tiktok_shop/<merchant>`` and checked with the app key and secret
+(:mod:`notifier.orders.pushes`).
+
 Read: Partner Center pages "Sign your API request", "Get Order List"/"Get Order Detail"
 (202309), "Get Tracking" (``GET /fulfillment/202309/orders/{id}/tracking``), "Search Returns",
 "Order status change" webhook, token get/refresh. Not public (or not reachable without a
@@ -38,6 +42,7 @@ from typing import Any, ClassVar, cast
 
 from carriers import indonesia as idn
 from carriers.base import Status, TrackingEvent, TrackingResult
+from notifier.orders import pushes
 from notifier.orders.base import SourceError
 from notifier.orders.parse_contract import (
     BodyError,
@@ -90,6 +95,11 @@ REFUND_ONLY = frozenset({"REFUND", "REFUND_ONLY"})  # return_type: nothing comes
 RELAY_DOMAINS = ("tiktok.com", "tiktokshop.com", "tokopedia.com")
 TOKEN_CODES = ("105", "360")  # "105xxx"/"360xxx": the access token is invalid or expired
 THROTTLED = frozenset({36009004, 429})
+
+
+# Pushes (POST /webhooks/orders/...): the hooks of notifier.orders.base, in notifier.orders.pushes.
+verify_push = pushes.tiktok_verify
+webhook_event_id = pushes.tiktok_event_id
 
 
 # --------------------------------------------------------------------------- pure reading

@@ -1,11 +1,16 @@
 """Order-store webhooks: ``POST /webhooks/orders/{source}/{merchant}``.
 
-One route for every registered order source whose module pushes (it has ``verify_webhook``,
-``webhook_event_id`` and ``parse``; see :mod:`notifier.orders.base`): Shopify (orders/paid,
-orders/updated, fulfillments/create and update, refunds/create, returns/*) and WooCommerce
-(order.created, order.updated), and the marketplaces that implement the same functions. The
-merchant is the slug in the URL; the secret is the ``webhook_secret`` of that merchant's
-settings entry for the source (Shopify: the app's client secret).
+One route for every registered order source whose module pushes (it has ``verify_webhook`` or
+``verify_push``, ``webhook_event_id`` and ``parse``; see :mod:`notifier.orders.base`): Shopify
+(orders/paid, orders/updated, fulfillments/create and update, refunds/create, returns/*),
+WooCommerce (order.created, order.updated), Shopee (push codes 3, order status, and 4, tracking
+number) and TikTok Shop (webhook types 1, order status, and 12, return status). The merchant is
+the slug in the URL. Shopify and WooCommerce sign with the ``webhook_secret`` of that
+merchant's settings entry for the source (Shopify: the app's client secret); the marketplaces
+sign with the app keys the entry already holds, Shopee over the URL it posted to as well
+(``server.public_url`` plus the path). A marketplace push carries a fragment (an order's new
+status, a tracking number): it updates an order we have; an order we do not have yet comes
+with the next poll.
 
 Thin by design: read the body (413 past :data:`MAX_BODY`), verify it (403: missing or wrong
 signature, or no secret configured; nothing changes), read it (400), store it with
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
@@ -29,7 +35,7 @@ from sqlmodel import select
 
 from notifier import plugins
 from notifier.orders import poller
-from notifier.orders.base import WebhookRejected
+from notifier.orders.base import WebhookRejected, WebhookUnverifiable
 from notifier.orders.parse_contract import BodyError, decode
 from notifier.runtime import Runtime
 from notifier.store.models import Merchant
@@ -39,7 +45,8 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/webhooks/orders", tags=["webhooks"])
 
 MAX_BODY = 2 * 1024 * 1024  # bytes; a Shopify order with hundreds of lines is ~100 KB
-HOOKS = ("verify_webhook", "webhook_event_id", "parse")
+HOOKS = ("webhook_event_id", "parse")
+VERIFIERS = ("verify_push", "verify_webhook")  # a module has one of them
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Applied, a replay, or about nothing we keep"},
     400: {"description": "Not a body this store sends"},
@@ -73,15 +80,12 @@ async def store_webhook(
     ping = getattr(module, "webhook_ping", None)
     if callable(ping) and ping(body, request.headers):
         return JSONResponse({"status": "pong"})
-    secret = entry.get("webhook_secret")
-    if not secret:
-        log.error(
-            "webhook.unverifiable", source=source, merchant=merchant, missing="webhook_secret"
-        )
-        return JSONResponse({"detail": "no webhook_secret set for this source"}, 403)
     try:
-        module.verify_webhook(body, request.headers, str(secret))
+        _verify(module, body, request, entry, rt.settings.server.public_url)
         stores = module.parse(decode(body))
+    except WebhookUnverifiable as err:
+        log.error("webhook.unverifiable", source=source, merchant=merchant, missing=err.missing)
+        return JSONResponse({"detail": str(err)}, 403)
     except WebhookRejected as err:
         log.warning("webhook.bad_signature", source=source, merchant=merchant)
         return JSONResponse({"detail": str(err)}, 403)
@@ -118,11 +122,25 @@ def _module(source: str) -> ModuleType | None:
     except (KeyError, ImportError):
         return None
     module = sys.modules.get(cls.__module__)
-    return (
-        module
-        if module is not None and all(callable(getattr(module, h, None)) for h in HOOKS)
-        else None
-    )
+    if module is None or not all(callable(getattr(module, h, None)) for h in HOOKS):
+        return None
+    return module if any(callable(getattr(module, v, None)) for v in VERIFIERS) else None
+
+
+def _verify(
+    module: ModuleType, body: bytes, request: Request, entry: Mapping[str, Any], public: str
+) -> None:
+    """Raise WebhookRejected unless the push is signed for this merchant's source entry."""
+    if callable(getattr(module, "verify_push", None)):
+        url = public.rstrip("/") + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        module.verify_push(body, request.headers, entry, url)
+        return
+    secret = entry.get("webhook_secret")
+    if not secret:
+        raise WebhookUnverifiable("webhook_secret")
+    module.verify_webhook(body, request.headers, str(secret))
 
 
 def _merchant(rt: Runtime, slug: str) -> Merchant | None:

@@ -6,7 +6,8 @@ allowed; everything else must be a decided answer: 200, 400, 404, 413.
 
 Every webhook is covered: Twilio status and inbound (form fields and ``?n=``), SendGrid event
 batches, each pushing carrier (its real push mutated, and arbitrary JSON), Shopify and
-WooCommerce (their real webhook bodies mutated, under several topics).
+WooCommerce (their real webhook bodies mutated, under several topics), Shopee pushes and TikTok
+Shop webhooks (their documented bodies mutated, under several codes).
 """
 
 from __future__ import annotations
@@ -177,6 +178,36 @@ def test_store_webhook(client, source: str) -> None:
             headers["X-Shopify-Topic"] = topic
         answer = client.post(f"/webhooks/orders/{source}/sekar", content=body, headers=headers)
         _check(answer, f"{source} {topic}: {body[:300]!r}")
+
+    prop()
+
+
+MARKET_SAMPLES = Path(__file__).parent.parent / "marketplaces" / "samples"
+PUSHES = {  # source: (a documented body, the codes or types to send it under)
+    "shopee": (MARKET_SAMPLES / "shopee" / "push_get_lost_push_message.json", (3, 4, 6)),
+    "tiktok_shop": (MARKET_SAMPLES / "tiktok-shop" / "webhook_order_status_change_doc.json",
+                    (1, 12, 6)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("source", sorted(PUSHES))
+def test_marketplace_push(client, source: str) -> None:
+    sample, kinds = PUSHES[source]
+    raw = json.loads(sample.read_bytes())
+    if source == "shopee":  # one push as Shopee posts it, out of the lost-push list
+        raw = raw["response"]["push_message_list"][0]["data"]
+    field = "code" if source == "shopee" else "type"
+    shapes = [json.dumps(raw | {field: kind}).encode() for kind in kinds]
+
+    @PROFILE
+    @given(
+        st.sampled_from(shapes).flatmap(mutated_json) | JSON.map(lambda v: json.dumps(v).encode())
+    )
+    def prop(body: bytes) -> None:
+        answer = client.post(
+            f"/webhooks/orders/{source}/sekar", content=body, headers=w.push_headers(source, body)
+        )
+        _check(answer, f"{source}: {body[:300]!r}")
 
     prop()
 

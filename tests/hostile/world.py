@@ -41,6 +41,9 @@ SG_TIMESTAMP = "1764558000"
 SG_KEY = ec.generate_private_key(ec.SECP256R1())
 CARRIER_SECRETS = {c: "whsec-" + secrets.token_urlsafe(18) for c in webhooks.SCHEMES}
 STORE_SECRETS = {"shopify": "shpss_" + secrets.token_hex(8), "woocommerce": "woo-" + "s" * 12}
+# Marketplaces sign pushes with the app's own keys (notifier.orders.pushes).
+SHOPEE_KEY = "shopee-partner-" + secrets.token_hex(8)
+TIKTOK_KEY, TIKTOK_SECRET = "6a1b2c3d4e", "tiktok-app-" + secrets.token_hex(8)
 SESSION_SECRET = "session-secret-" + secrets.token_hex(8)
 PHONE = "+6281234567890"
 EMAIL = "rina.wulandari@example.com"
@@ -106,6 +109,10 @@ def add_shop(rt: Runtime, slug: str = "sekar", token: str = TOKEN) -> Merchant:
             "consumer_secret": "cs",
             "webhook_secret": STORE_SECRETS["woocommerce"],
         },
+        {"id": "shopee", "partner_id": 2001887, "partner_key": SHOPEE_KEY, "shop_id": 322300222,
+         "api_base": NOWHERE},
+        {"id": "tiktok_shop", "app_key": TIKTOK_KEY, "app_secret": TIKTOK_SECRET,
+         "shop_cipher": "ROW_x", "api_base": NOWHERE, "auth_base": NOWHERE},
     ]  # fmt: skip
     with rt.sessions() as session, session.begin():
         m = Merchant(
@@ -204,6 +211,16 @@ def carrier_path(carrier: str) -> str:
     if webhooks.uses_token(carrier):
         return f"/webhooks/carriers/{carrier}/{CARRIER_SECRETS[carrier]}"
     return f"/webhooks/carriers/{carrier}"
+
+
+def push_headers(source: str, body: bytes) -> dict[str, str]:
+    """A Shopee push (signed over the callback URL) or a TikTok Shop webhook, to "sekar"."""
+    if source == "shopee":
+        url = f"{PUBLIC_URL}/webhooks/orders/shopee/sekar".encode()
+        signature = hmac.new(SHOPEE_KEY.encode(), url + b"|" + body, hashlib.sha256)
+    else:
+        signature = hmac.new(TIKTOK_SECRET.encode(), TIKTOK_KEY.encode() + body, hashlib.sha256)
+    return {"Content-Type": "application/json", "Authorization": signature.hexdigest()}
 
 
 def store_headers(source: str, body: bytes, delivery: str = "d-1") -> dict[str, str]:
