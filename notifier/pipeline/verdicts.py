@@ -120,21 +120,29 @@ def record(rt: Runtime, verdicts: Sequence[Verdict], now: datetime) -> None:
     into a digest is written suppressed only if the digest's row (earlier in ``verdicts``) ended
     sent or delivered; otherwise it goes back to pending, due now.
 
-    Statements are built once per shape (:func:`_row_update`) and the attempt rows and told
-    ETAs are written with one executemany each: building an ORM UPDATE per row cost more CPU
-    than the provider call it records."""
+    A handful of statements whatever the number of verdicts: the rows still ours are locked
+    first (:func:`_claim`), then written with one executemany per statement shape (built once,
+    :func:`_row_update`), and the attempt rows and told ETAs with one executemany each; only
+    the states the database decided (a callback overtook the send) are read back. A statement
+    per row cost more CPU than the provider call it records."""
     with rt.sessions() as session, session.begin():
         conn = session.connection()
-        ended: dict[int, str] = {}
+        owned = _claim(conn, rt.worker, [v.id for v in verdicts])
+        for v in verdicts:
+            if v.id not in owned:
+                log.warning("dispatch.lease_lost", notification=v.id)
+        heads = [v for v in verdicts if v.id in owned and v.merged_into is None]
+        ended = _write(conn, rt, heads, now)
+        final = {v.id: v for v in heads}
+        for v in verdicts:  # a digest's other rows, once its first row's fate is known
+            if v.id in owned and v.merged_into is not None:
+                settled = ended.get(v.merged_into) in SETTLED
+                final[v.id] = v if settled else _unmerged(v, now)
+        merged = [final[v.id] for v in verdicts if v.id in owned and v.merged_into is not None]
+        ended |= _write(conn, rt, merged, now)
         attempts: list[dict[str, Any]] = []
         etas: list[dict[str, Any]] = []
-        for v in verdicts:
-            if v.merged_into is not None and ended.get(v.merged_into) not in SETTLED:
-                v = _unmerged(v, now)
-            state = _record_one(conn, rt, v, now)
-            if state is None:
-                continue
-            ended[v.id] = state
+        for v in (final[v.id] for v in verdicts if v.id in final):
             attempts.append(
                 {
                     "p_id": v.id,
@@ -148,7 +156,7 @@ def record(rt: Runtime, verdicts: Sequence[Verdict], now: datetime) -> None:
             )
             if v.eta_told:
                 etas.append({"p_id": v.eta_told[0], "p_eta": v.eta_told[1]})
-            _follow_up(session, rt, v, state, now)
+            _follow_up(session, rt, v, ended[v.id], now)
         if attempts:
             conn.execute(_ATTEMPT_UPDATE, attempts)
         if etas:  # in id order, as the sweep updates shipments: fewer deadlocks with it
@@ -186,6 +194,41 @@ _ETA_UPDATE = (
 )
 
 
+def _claim(conn: Any, owner: str, ids: list[int]) -> set[int]:
+    """The rows of ``ids`` still leased to ``owner``, locked until the transaction ends (on
+    PostgreSQL a row lock; on SQLite a write begins the transaction and takes the database's
+    write lock, so no other process changes them before they are written)."""
+    if not ids:
+        return set()
+    stmt = _CLAIM_LOCKING if conn.dialect.name == "postgresql" else _CLAIM_WRITING
+    return set(conn.execute(stmt, {"p_ids": ids, "p_owner": owner}).scalars())
+
+
+def _write(conn: Any, rt: Runtime, verdicts: Sequence[Verdict], now: datetime) -> dict[int, str]:
+    """Write claimed rows (one executemany per statement shape); returns each row's state."""
+    shapes: dict[tuple[tuple[str, ...], bool, bool], list[dict[str, Any]]] = {}
+    decided: list[int] = []  # the database chose the state from what a callback stored
+    for v in verdicts:
+        shape, params = _row_params(rt, v, now)
+        shapes.setdefault(shape, []).append(params)
+        if shape[2]:
+            decided.append(v.id)
+    for shape, rows in shapes.items():
+        conn.execute(_row_update(*shape), rows)
+    states = {v.id: v.state for v in verdicts}
+    if decided:
+        states |= {id_: str(state) for id_, state in conn.execute(_STATES, {"p_ids": decided})}
+    return states
+
+
+_MINE = sa.and_(
+    _N.c.id.in_(sa.bindparam("p_ids", expanding=True)), _N.c.lease_owner == sa.bindparam("p_owner")
+)
+_CLAIM_LOCKING = sa.select(_N.c.id).where(_MINE).order_by(_N.c.id).with_for_update()
+_CLAIM_WRITING = sa.update(_N).where(_MINE).values(lease_owner=_N.c.lease_owner).returning(_N.c.id)
+_STATES = sa.select(_N.c.id, _N.c.state).where(_N.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+
+
 @functools.cache
 def _row_update(columns: tuple[str, ...], refund: bool, callback_aware: bool) -> sa.Update:
     """The UPDATE of one notification row for a verdict of this shape: ``columns`` are bound
@@ -202,10 +245,10 @@ def _row_update(columns: tuple[str, ...], refund: bool, callback_aware: bool) ->
     if callback_aware:
         told = c.provider_status
         mine = sa.and_(c.provider_message_id == values["provider_message_id"], told.is_not(None))
-        failed = sa.and_(mine, told.in_(TWILIO_FAILURES))
+        failed = sa.and_(mine, told.in_(_listed(TWILIO_FAILURES)))
         values |= {
             "state": sa.case(
-                (sa.and_(mine, told.in_(DELIVERED_STATUSES)), S.DELIVERED),
+                (sa.and_(mine, told.in_(_listed(DELIVERED_STATUSES))), S.DELIVERED),
                 (failed, S.FAILED),
                 else_=S.SENT,
             ),
@@ -216,13 +259,18 @@ def _row_update(columns: tuple[str, ...], refund: bool, callback_aware: bool) ->
         sa.update(_N)
         .where(c.id == sa.bindparam("p_id"), c.lease_owner == sa.bindparam("p_owner"))
         .values(values)
-        .returning(c.state)
     )
 
 
-def _record_one(conn: Any, rt: Runtime, v: Verdict, now: datetime) -> str | None:
-    """Write one verdict's notification row; returns its resulting state, or None when the
-    lease was lost."""
+def _listed(values: frozenset[str]) -> list[Any]:
+    """``values`` as one bound parameter each (an executemany cannot expand a list)."""
+    return [sa.literal(v) for v in sorted(values)]
+
+
+def _row_params(
+    rt: Runtime, v: Verdict, now: datetime
+) -> tuple[tuple[tuple[str, ...], bool, bool], dict[str, Any]]:
+    """The statement shape (see :func:`_row_update`) and the parameters of one verdict."""
     params: dict[str, Any] = {
         "p_id": v.id,
         "p_owner": rt.worker,
@@ -247,12 +295,7 @@ def _record_one(conn: Any, rt: Runtime, v: Verdict, now: datetime) -> str | None
         for name in ("p_state", "p_provider_status", "p_last_error"):
             del params[name]
     columns = tuple(sorted(k.removeprefix("p_") for k in params if k not in ("p_id", "p_owner")))
-    stmt = _row_update(columns, v.refund_attempt, callback_aware)
-    state = conn.execute(stmt, params).scalar()
-    if state is None:
-        log.warning("dispatch.lease_lost", notification=v.id)
-        return None
-    return str(state)
+    return (columns, v.refund_attempt, callback_aware), params
 
 
 def _follow_up(session: Any, rt: Runtime, v: Verdict, state: str, now: datetime) -> None:
