@@ -2,7 +2,8 @@
 
 * ``list``: the registered source ids, one a line.
 * ``check ID --merchant SLUG``: the merchant's settings for that source, authentication and one
-  cheap call; prints what answered and how fast (exit 1 with the reason when it fails).
+  cheap call; prints what answered and how fast (exit 1 with the reason when it fails), and
+  for a store that pushes, the address to register with it (Shopee signs that very address).
 * ``sync ID --merchant SLUG [--since DATE]``: poll until the store has nothing more, with a
   progress bar, storing orders as the scheduler would (and from its saved cursor unless
   ``--since`` says where to start); exit 1 when some orders were refused.
@@ -38,6 +39,7 @@ from notifier.runtime import Runtime, build_runtime
 from notifier.settings import load_settings
 from notifier.store.db import make_engine
 from notifier.store.models import Merchant
+from notifier.web import webhooks_orders
 
 app = typer.Typer(help="Order stores: list, check, sync, parse.", no_args_is_help=True)
 out = Console()
@@ -126,6 +128,13 @@ def sources_check(
     finally:
         asyncio.run(rt.aclose())
     typer.echo(f"OK {source_id} for {merchant}: {line} ({seconds * 1000:.0f} ms)")
+    module = webhooks_orders.push_module(source_id)
+    if module is not None:
+        url = webhooks_orders.push_url(rt.settings.server.public_url, source_id, merchant)
+        unset = not hasattr(module, "verify_push") and not entry.get("webhook_secret")
+        typer.echo(
+            f"pushes: POST {url}" + (" (refused until webhook_secret is set)" if unset else "")
+        )
 
 
 async def _check(rt: Runtime, merchant: Merchant, entry: dict[str, Any]) -> tuple[str, float]:

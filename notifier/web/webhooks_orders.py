@@ -66,7 +66,7 @@ async def store_webhook(
     source: str, merchant: str, request: Request, rt: RuntimeDep
 ) -> JSONResponse:
     """A store's signed push about an order (see the module documentation)."""
-    module = _module(source)
+    module = push_module(source)
     if module is None:
         return JSONResponse({"detail": f"no webhooks for source {source!r}"}, 404)
     try:
@@ -115,7 +115,7 @@ def _answer(source: str, merchant: str, done: poller.Received) -> JSONResponse:
     )
 
 
-def _module(source: str) -> ModuleType | None:
+def push_module(source: str) -> ModuleType | None:
     """The source's module when it is registered and pushes; None otherwise."""
     try:
         cls = plugins.load_source(source)
@@ -125,6 +125,11 @@ def _module(source: str) -> ModuleType | None:
     if module is None or not all(callable(getattr(module, h, None)) for h in HOOKS):
         return None
     return module if any(callable(getattr(module, v, None)) for v in VERIFIERS) else None
+
+
+def push_url(public_url: str, source: str, merchant: str) -> str:
+    """The address ``source`` pushes to about ``merchant`` (what to register with the store)."""
+    return f"{public_url.rstrip('/')}{router.prefix}/{source}/{merchant}"
 
 
 def _verify(

@@ -18,6 +18,8 @@ from notifier.store.db import make_engine
 from notifier.store.models import Merchant, Order, SourceCursor
 from notifier.testing_providers import serve
 from tests.conftest import START
+from tests.marketplaces.shopee_standin import ShopeeStandIn
+from tests.marketplaces.test_shopee_sync import entry as shopee_entry
 from tests.sources.conftest import SAMPLES
 from tests.sources.standins import WooStandIn, woo_order
 
@@ -127,6 +129,10 @@ def test_check_and_sync(database, woo):
     checked = runner.invoke(app, ["sources", "check", "woocommerce", "--merchant", "sekar"])
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.startswith("OK woocommerce for sekar: 5 order(s) in the store, REST v3 (")
+    assert checked.stdout.splitlines()[1] == (  # where to point the store's webhooks
+        "pushes: POST http://127.0.0.1:8080/webhooks/orders/woocommerce/sekar"
+        " (refused until webhook_secret is set)"
+    )
     # the orders changed 40 days ago are older than a first sync looks back: --since reaches them
     synced = runner.invoke(
         app, ["sources", "sync", "woocommerce", "--merchant", "sekar", "--since", "2026-10-01"]
@@ -150,3 +156,18 @@ def test_check_and_sync_failures(database, woo):
         app, ["sources", "sync", "woocommerce", "--merchant", "sekar", "--since", "yesterday"]
     )
     assert bad_date.exit_code == 2 and "not an ISO date" in bad_date.stderr
+
+
+def test_check_names_the_address_a_marketplace_pushes_to(database, monkeypatch):
+    """Shopee signs the callback URL: check prints the very address to register."""
+    monkeypatch.setenv("NOTIFIER_SERVER__PUBLIC_URL", "https://notify.toko.example/")
+    with serve(ShopeeStandIn()) as served:
+        with Session(database) as session:
+            session.add(Merchant(slug="sekar", name="Sekar", api_token_hash="h", created_at=START,
+                                 settings={"sources": [shopee_entry(served)]}))  # fmt: skip
+            session.commit()
+        checked = runner.invoke(app, ["sources", "check", "shopee", "--merchant", "sekar"])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.splitlines()[1] == (
+        "pushes: POST https://notify.toko.example/webhooks/orders/shopee/sekar"
+    )
