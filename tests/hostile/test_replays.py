@@ -18,10 +18,9 @@ import pytest
 from sqlmodel import SQLModel
 
 from notifier.web.app import create_app
-from tests.factories import parcel
+from tests.factories import parcel, snapshot
 from tests.hostile import figures
 from tests.hostile import world as w
-from tests.hostile.world import snapshot
 from tests.security.test_webhook_signatures import CARRIER_BODIES, STORE_BODIES
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -27,6 +27,7 @@ from structlog.testing import capture_logs
 
 from carriers import webhooks
 from notifier.web.app import create_app
+from tests.factories import snapshot
 from tests.hostile import figures
 from tests.hostile import world as w
 from tests.hostile.mutations import mutate
@@ -218,7 +219,7 @@ def test_marketplace_push(client, source: str) -> None:
 # logged, answered 200, and nothing changes.
 @pytest.mark.parametrize("n", ["9" * 30, str(2**63)])
 def test_twilio_status_with_an_impossible_notification_id(client, world, n: str) -> None:
-    before = w.snapshot(world.engine)
+    before = snapshot(world.engine)
     path = f"/webhooks/twilio/status?{urlencode({'n': n})}"
     form = {"MessageSid": "SMnew", "MessageStatus": "delivered"}
     with capture_logs() as logged:
@@ -226,12 +227,12 @@ def test_twilio_status_with_an_impossible_notification_id(client, world, n: str)
     assert answer.status_code == 200, answer.text
     assert answer.json()["result"] == "unknown"
     assert [e["event"] for e in logged if e["log_level"] == "warning"] == ["callback.impossible_id"]
-    assert w.snapshot(world.engine) == before
+    assert snapshot(world.engine) == before
 
 
 @pytest.mark.parametrize("nid", ["²", "٣", "9" * 30, str(2**63), 10**30])
 def test_sendgrid_event_with_an_impossible_notification_id(client, world, nid: Any) -> None:
-    before = w.snapshot(world.engine)
+    before = snapshot(world.engine)
     event = {"event": "delivered", "sg_event_id": f"x{nid}", "notification_id": nid}
     body = json.dumps([event]).encode()
     answer = client.post(
@@ -239,7 +240,7 @@ def test_sendgrid_event_with_an_impossible_notification_id(client, world, nid: A
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["unknown"] == 1
-    after = w.snapshot(world.engine)
+    after = snapshot(world.engine)
     assert (
         len(after.pop("provider_event")) == len(before.pop("provider_event")) + 1
     )  # the replay guard

@@ -4,7 +4,8 @@
 sender, and settings holding every inbound secret (Twilio auth token, a SendGrid Event Webhook key
 made here, each pushing carrier's webhook secret, the shop's Shopify and WooCommerce webhook
 secrets). :func:`seed` adds a parcel with two scans and a sent message to change, and
-:func:`snapshot` reads every row of every table, so a test can say "this changed nothing".
+:func:`tests.factories.snapshot` reads every row of every table, so a test can say "this changed
+nothing".
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import Engine
@@ -167,16 +166,6 @@ def seed(rt: Runtime, merchant: Merchant, number: str = "JX0001") -> tuple[int, 
         session.flush()
         assert sh.id is not None and n.id is not None
         return sh.id, n.id
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order."""
-    out = {}
-    with engine.connect() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            rows = conn.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
-            out[table.name] = [tuple(r) for r in rows]
-    return out
 
 
 # --- signing as each sender does -----------------------------------------------------------------

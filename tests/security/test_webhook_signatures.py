@@ -22,8 +22,8 @@ from fastapi.routing import iter_route_contexts
 
 from carriers import webhooks
 from notifier.web.app import create_app
+from tests.factories import snapshot
 from tests.hostile import world as w
-from tests.hostile.world import snapshot
 
 CARRIER_SAMPLES = Path(__file__).parent.parent / "carriers" / "samples"
 STORE_SAMPLES = Path(__file__).parent.parent / "sources" / "samples"

@@ -26,7 +26,7 @@ from notifier.store.models import (
 )
 from notifier.store.retention import Pruned, prune
 from tests.conftest import START
-from tests.factories import parcel
+from tests.factories import parcel, snapshot
 
 DAY = timedelta(days=1)
 POLICY = RetentionSettings(events_days=365, bodies_days=90, batch_size=1000)
@@ -133,15 +133,6 @@ def world(rt, merchant) -> dict[str, Any]:
     }
 
 
-def _snapshot(engine) -> dict[str, list[tuple[Any, ...]]]:
-    out = {}
-    with engine.connect() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            rows = conn.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
-            out[table.name] = [tuple(r) for r in rows]
-    return out
-
-
 def _event_counts(rt) -> dict[int, int]:
     with rt.sessions() as session:
         rows = session.execute(
@@ -178,16 +169,16 @@ def test_prune_deletes_and_clears_only_what_is_old_and_done(rt, world) -> None:
 
 
 def test_dry_run_counts_and_changes_nothing(rt, world) -> None:
-    before = _snapshot(rt.engine)
+    before = snapshot(rt.engine)
     assert prune(rt.engine, POLICY, rt.clock.now(), dry_run=True) == Pruned(3, 2, 1)
-    assert _snapshot(rt.engine) == before
+    assert snapshot(rt.engine) == before
 
 
 def test_zero_days_keeps_forever(rt, world) -> None:
-    before = _snapshot(rt.engine)
+    before = snapshot(rt.engine)
     forever = RetentionSettings(events_days=0, bodies_days=0, batch_size=1)
     assert prune(rt.engine, forever, rt.clock.now() + 10_000 * DAY) == Pruned()
-    assert _snapshot(rt.engine) == before
+    assert snapshot(rt.engine) == before
     only_events = RetentionSettings(events_days=365, bodies_days=0)
     assert prune(rt.engine, only_events, rt.clock.now()) == Pruned(events=3)
 
