@@ -117,38 +117,40 @@ def _events(cutoff: datetime) -> _Step:
 
 
 def _bodies(cutoff: datetime) -> _Step:
-    old = sa.and_(
-        col(Notification.created_at) < cutoff,
-        col(Notification.state).not_in([s.value for s in OPEN_STATES]),
-        sa.or_(col(Notification.subject).is_not(None), col(Notification.body).is_not(None)),
-    )
-    return _Step(
-        id=col(Notification.id),
-        select_from=Notification,
-        where=old,
-        change=lambda first, last: (
-            sa.update(Notification)
-            .where(col(Notification.id).between(first, last), old)
-            .values(subject=None, body=None)
+    return _emptied(
+        Notification,
+        sa.and_(
+            col(Notification.created_at) < cutoff,
+            col(Notification.state).not_in([s.value for s in OPEN_STATES]),
+            sa.or_(col(Notification.subject).is_not(None), col(Notification.body).is_not(None)),
         ),
+        subject=None,
+        body=None,
     )
 
 
 def _inbound(cutoff: datetime) -> _Step:
-    old = sa.and_(
-        col(InboundMessage.received_at) < cutoff,
-        col(InboundMessage.body) != "",
-        col(InboundMessage.handled_as) != FORWARD_PENDING,
-        col(InboundMessage.from_address).not_like(MERCHANT_ENTRY),
+    return _emptied(
+        InboundMessage,
+        sa.and_(
+            col(InboundMessage.received_at) < cutoff,
+            col(InboundMessage.body) != "",
+            col(InboundMessage.handled_as) != FORWARD_PENDING,
+            col(InboundMessage.from_address).not_like(MERCHANT_ENTRY),
+        ),
+        body="",
     )
+
+
+def _emptied(model: Any, old: sa.ColumnElement[bool], **values: Any) -> _Step:
+    """The rows of ``model`` matching ``old`` keep their row, with ``values`` written over."""
+    ident = col(model.id)
     return _Step(
-        id=col(InboundMessage.id),
-        select_from=InboundMessage,
+        id=ident,
+        select_from=model,
         where=old,
         change=lambda first, last: (
-            sa.update(InboundMessage)
-            .where(col(InboundMessage.id).between(first, last), old)
-            .values(body="")
+            sa.update(model).where(ident.between(first, last), old).values(**values)
         ),
     )
 
