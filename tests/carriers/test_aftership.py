@@ -18,7 +18,7 @@ from carriers.aftership import SUBTAGS, TAGS, Adapter, parse
 from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
+from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("aftership")
 DELIVERED = SAMPLES / "aftership" / "get-tracking-delivered-fedex-111111111111.json"

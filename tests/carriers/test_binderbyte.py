@@ -14,7 +14,7 @@ from carriers.base import ErrorKind, Status
 from carriers.binderbyte import Adapter, parse
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import (
+from tests.carriers.variants import (
     TIME_CASES,
     json_values,
     mutations,

@@ -18,7 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.easypost import STATUS_DETAILS, STATUSES, Adapter, parse
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
+from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("easypost")
 WEBHOOK = SAMPLES / "easypost" / "webhook-event-tracker-updated-delivered-EZ4000000004.json"

@@ -16,7 +16,7 @@ from carriers.base import ErrorKind, Status
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.fedex import STATUS_CODES, Adapter, parse
 from tests.carriers.samples import assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
+from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("fedex")
 SAMPLE = next(b for b, _ in PAIRS if "out-for-delivery" in b.name).read_text()

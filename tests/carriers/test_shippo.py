@@ -18,7 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from carriers.shippo import STATUSES, SUBSTATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
+from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("shippo")
 DELIVERED = SAMPLES / "shippo" / "track-get-usps-delivered-9205590164917337534322.json"

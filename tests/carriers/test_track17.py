@@ -18,7 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.track17 import ERRORS, STAGES, STATUSES, SUB_STATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times, without_events
+from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times, without_events
 
 PAIRS = sample_pairs("17track")
 WEBHOOK = SAMPLES / "17track" / "webhook-tracking-updated-exception-dhl-paket.json"

@@ -18,7 +18,7 @@ from carriers.base import ErrorKind, Status, TrackingResult
 from carriers.errors import CarrierResponseError, CarrierUnavailable
 from carriers.trackingmore import DELIVERY_STATUSES, META_KINDS, SUBSTATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import ETA_CASES, TIME_CASES, with_times
+from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times
 
 PAIRS = sample_pairs("trackingmore")
 DELIVERED = SAMPLES / "trackingmore" / "tracking-delivered-phlpost-RR050349575PH.json"

@@ -17,7 +17,7 @@ from carriers.base import ErrorKind, Status
 from carriers.errors import CarrierAuthError, CarrierResponseError, CarrierUnavailable
 from carriers.ups import _GROUPS, STATUS_CODES, Adapter, parse
 from tests.carriers.samples import assert_matches_expected, sample_pairs
-from tests.carriers.test_indonesia import without_events
+from tests.carriers.variants import without_events
 
 PAIRS = sample_pairs("ups")
 SAMPLE = next(b for b, _ in PAIRS if "placeholders" in b.name).read_text()
