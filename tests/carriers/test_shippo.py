@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from datetime import date
@@ -19,6 +18,7 @@ from carriers.errors import CarrierResponseError, CarrierUnavailable
 from carriers.shippo import STATUSES, SUBSTATUSES, Adapter, parse
 from tests.carriers.samples import SAMPLES, assert_matches_expected, sample_pairs
 from tests.carriers.variants import ETA_CASES, TIME_CASES, with_times, without_events
+from tests.hostile.mutations import paths, replaced
 
 PAIRS = sample_pairs("shippo")
 DELIVERED = SAMPLES / "shippo" / "track-get-usps-delivered-9205590164917337534322.json"
@@ -217,27 +217,6 @@ def check(body: str | bytes, numbers: list[str] | None = None) -> None:
     except CarrierResponseError:
         return
     assert isinstance(results, list) and all(isinstance(r, TrackingResult) for r in results)
-
-
-def paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    items = (
-        doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
-    )
-    for key, value in items:
-        found += paths(value, (*prefix, key))
-    return found
-
-
-def replaced(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    doc = copy.deepcopy(doc)
-    node = doc
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return doc
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

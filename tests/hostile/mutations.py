@@ -1,8 +1,9 @@
-"""Random edits of a JSON document, for the hostile tests that feed mutated real samples to the
-carrier parsers and the signed webhooks."""
+"""Random edits of a JSON document, for the tests that feed mutated real samples to the carrier
+parsers (the hostile tests and each carrier's property tests) and the signed webhooks."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from hypothesis import strategies as st
@@ -18,6 +19,18 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         for i, item in enumerate(value):
             out += paths(item, (*prefix, i))
     return out
+
+
+def replaced(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """A copy of ``doc`` with the value at ``path`` (one of :func:`paths`) set to ``value``."""
+    if not path:
+        return value
+    doc = copy.deepcopy(doc)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return doc
 
 
 def mutate(draw: st.DrawFn, doc: Any, edits: int, values: st.SearchStrategy[Any]) -> Any:
