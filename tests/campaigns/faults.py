@@ -14,7 +14,8 @@ each unsent one with its reason; Retry-After is honoured (no UPS request while i
 no retry of a rate-limited send before its Retry-After); FedEx's circuit opens, makes no call
 while open, and closes; the calm shop never sees a failure; snapshots taken all along never
 show a half-applied poll; nothing lost, and a message twice only where the provider timed out
-after taking it (the one send whose outcome we cannot know).
+after taking it (the one send whose outcome we cannot know). The checks after the run are in
+:mod:`tests.campaigns.fault_checks`.
 """
 
 from __future__ import annotations
@@ -29,10 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
-from prometheus_client import REGISTRY
 
 from carriers.simulator import formats
 from carriers.simulator.server import create_app, serve_in_thread
@@ -42,9 +41,8 @@ from notifier.pipeline import circuit
 from notifier.runtime import build_runtime
 from notifier.scheduler import Daemon
 from notifier.settings import Settings
-from notifier.store.db import make_engine
-from notifier.store.models import Notification, NotificationAttempt, Shipment
 from notifier.testing_providers import SendgridStandIn, Served, TwilioStandIn, serve
+from tests.campaigns import fault_checks as checks
 from tests.campaigns.common import (
     Shop,
     audit,
@@ -61,11 +59,9 @@ START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 08:00 in Jakarta
 JOURNEYS = ("SIMNRM", "SIMFAT", "SIMPUP", "SIMETA", "SIMNRM", "SIMRTS")
 CHANNELS = ("email", "sms")
 RETRY_AFTER = 2  # s a rate-limited carrier asks for
-SEND_RETRY_AFTER = 7200  # s a rate-limited provider asks for: longer than any backoff
 TIMEOUT = 1.0  # s, carriers' and providers' socket timeout
 COOLDOWN = 1.0  # s the circuit stays open first (doubling up to MAX_COOLDOWN)
 MAX_COOLDOWN = 4.0
-SLACK = 0.3  # s: requests already in flight when an answer came back
 UPS_MIXED = [
     {"kind": "server_error", "probability": 0.06, "status": 503},
     {"kind": "rate_limit", "probability": 0.03, "retry_after": RETRY_AFTER},
@@ -100,7 +96,7 @@ class FaultReport:
     rate_limited_carrier: int = 0
     send_retry_after: list[str] = field(default_factory=list)  # retried too early
     rate_limited_sends: int = 0
-    attempt_rows_overwritten: int = 0  # see _check_send_retry_after
+    attempt_rows_overwritten: int = 0  # see fault_checks.check_send_retry_after
     calm_failures: int = 0
     job_crashes: int = 0
     daemon_exit: int | None = None
@@ -180,7 +176,7 @@ def run(plan: FaultPlan, folder: Path) -> FaultReport:
         Shop("fedex-shop", carrier="fedex", channels=CHANNELS, numbers=_numbers),
         Shop("calm-shop", carrier="simulator", channels=CHANNELS, numbers=_numbers),
     ]
-    crashes_before = _metric("notifier_job_failures_total")
+    crashes_before = checks.metric("notifier_job_failures_total")
     logs.configure("CRITICAL", "json")  # thousands of expected failures: figures tell the story
     with (
         database("sqlite", folder) as url,
@@ -199,14 +195,14 @@ def run(plan: FaultPlan, folder: Path) -> FaultReport:
             try:
                 _wait(lambda: bool(workers_up(look)), 60.0)
                 release(look, clock.now())
-                calm_before = _calm_failures()
+                calm_before = checks.calm_failures()
                 _phases(plan, rng, sim_app, sendgrid, twilio, look, report)
                 deadline = time.monotonic() + plan.settle
                 while not settled(look) and time.monotonic() < deadline:
                     _snapshot(look, report)
                     time.sleep(0.5)
                 report.settled = settled(look)
-                report.calm_failures = _calm_failures() - calm_before
+                report.calm_failures = checks.calm_failures() - calm_before
             finally:
                 _stop(running)
             report.daemon_exit = running.exit_code[0] if running.exit_code else None
@@ -219,14 +215,14 @@ def run(plan: FaultPlan, folder: Path) -> FaultReport:
             c: {"opened": b.opened, "closed": b.closed, "refused": b.refused, "state": b.state}
             for c, b in carriers.breakers.items()
         }
-        _check_circuit(carriers.breakers["fedex"], sim_app, report)
-        _check_retry_after(sim_app, report)
-        _check_send_retry_after(url, report)
-        received = _received(url, sendgrid.app, twilio.app)
-        result = audit(url, received, {ids[s.slug]: CHANNELS for s in shops}, _timed_out(url))
+        checks.check_circuit(carriers.breakers["fedex"], sim_app, report)
+        checks.check_retry_after(sim_app, report)
+        checks.check_send_retry_after(url, report)
+        received = checks.received_by_key(url, sendgrid.app, twilio.app)
+        result = audit(url, received, {ids[s.slug]: CHANNELS for s in shops}, checks.timed_out(url))
         report.ended = result.states
-        report.latency_h = _latency(url, ids)
-    report.job_crashes = int(_metric("notifier_job_failures_total") - crashes_before)
+        report.latency_h = checks.latency(url, ids)
+    report.job_crashes = int(checks.metric("notifier_job_failures_total") - crashes_before)
     report.audit = result.figures()
     report.lost = result.lost + result.unreasoned
     report.unexplained = result.unexplained
@@ -364,7 +360,7 @@ def _provider_fault(
     if kind == "5xx":
         app.fail_next(2, status=rng.choice([500, 502, 503]))
     elif kind == "429":
-        app.fail_next(1, status=429, headers={"Retry-After": str(SEND_RETRY_AFTER)})
+        app.fail_next(1, status=429, headers={"Retry-After": str(checks.SEND_RETRY_AFTER)})
     elif kind == "timeout":  # answered (and taken) after we gave up
         app.hang_next(TIMEOUT * 2.5)
     elif kind == "slow":
@@ -383,128 +379,3 @@ def _wait(ready: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not ready() and time.monotonic() < deadline:
         time.sleep(0.1)
-
-
-def _metric(name: str, **labels: str) -> float:
-    total = 0.0
-    for family in REGISTRY.collect():
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
-
-
-def _calm_failures() -> float:
-    """Failed calls to the calm shop's carrier so far (every outcome but ok)."""
-    calls = _metric("notifier_carrier_calls_total", carrier="simulator")
-    return calls - _metric("notifier_carrier_calls_total", carrier="simulator", outcome="ok")
-
-
-def _check_circuit(breaker: circuit.Breaker, sim: Recording, report: FaultReport) -> None:
-    """No FedEx request arrived while its circuit was open (beyond those already sent)."""
-    spans, opened = [], None
-    for moment, state in breaker.history:
-        if state is circuit.State.OPEN:
-            opened = moment
-        elif opened is not None:
-            spans.append((opened, moment))
-            opened = None
-    for t, path in sim.arrivals:
-        if path.startswith("/fedex") and any(a + SLACK < t < b for a, b in spans):
-            report.requests_while_open.append(f"{path} at {t:.2f}")
-
-
-def _check_retry_after(sim: Recording, report: FaultReport) -> None:
-    """After a UPS 429 with Retry-After, no UPS tracking request until the pause is over."""
-    for t, path, status, wait in sim.log:
-        if not (path.startswith("/ups") and status == 429 and wait):
-            continue
-        report.rate_limited_carrier += 1
-        end = t + float(wait) - 0.1
-        for arrived, other in sim.arrivals:
-            if other.startswith("/ups/api/track") and t + SLACK < arrived < end:
-                report.requests_during_retry_after.append(f"{other} {arrived - t:.2f}s after")
-
-
-def _check_send_retry_after(url: str, report: FaultReport) -> None:
-    """A send refused with 429 + Retry-After is not tried again before that many seconds.
-
-    An attempt given back (quiet hours, a paused sender) leaves its row, and the next lease
-    writes a second row with the same number; dispatch then records the outcome on both. Only
-    the newest row of a number is that attempt's own; the older ones are counted apart."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(
-                NotificationAttempt.notification_id,
-                NotificationAttempt.number,
-                NotificationAttempt.started_at,
-                NotificationAttempt.error,
-            ).order_by(NotificationAttempt.notification_id, NotificationAttempt.started_at)
-        ).all()
-    engine.dispose()
-    newest = {(nid, number): started for nid, number, started, _ in rows}
-    for i, (nid, number, started, error) in enumerate(rows):
-        if newest[(nid, number)] != started:
-            report.attempt_rows_overwritten += 1
-            continue
-        if not error or "rate limit" not in error:
-            continue
-        report.rate_limited_sends += 1
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        if nxt is not None and nxt[0] == nid:
-            gap = (nxt[2] - started).total_seconds()
-            if gap < SEND_RETRY_AFTER:
-                report.send_retry_after.append(f"notification {nid}: retried after {gap:.0f}s")
-
-
-def _received(url: str, sendgrid: SendgridStandIn, twilio: TwilioStandIn) -> Counter[str]:
-    """Messages the providers took, by dedupe key."""
-    by_id: Counter[int] = Counter()
-    for _, body in sendgrid.accepted:
-        by_id[int(body["personalizations"][0]["custom_args"]["notification_id"])] += 1
-    for _, form in twilio.created:
-        query = parse_qs(urlsplit(form.get("StatusCallback", "")).query)
-        by_id[int(query["n"][0])] += 1
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        keys = dict(conn.execute(sa.select(Notification.id, Notification.dedupe_key)).all())
-    engine.dispose()
-    return Counter({keys[i]: n for i, n in by_id.items()})
-
-
-def _timed_out(url: str) -> Counter[str]:
-    """Per dedupe key, sends that timed out: the provider may have taken the message."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(Notification.dedupe_key)
-            .join(NotificationAttempt, NotificationAttempt.notification_id == Notification.id)
-            .where(NotificationAttempt.error.like("%no answer within%"))
-        ).scalars()
-        return Counter(rows)
-
-
-def _latency(url: str, ids: dict[str, int]) -> dict[str, float]:
-    """Per shop, the 90th percentile of delivery scan -> delivered email sent, virtual hours."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(Shipment.merchant_id, Shipment.delivered_at, Notification.sent_at)
-            .join(Notification, Notification.shipment_id == Shipment.id)
-            .where(
-                Notification.trigger == "delivered",
-                Notification.channel == "email",
-                Notification.state == "sent",
-            )
-        ).all()
-    engine.dispose()
-    names = {v: k for k, v in ids.items()}
-    out: dict[str, list[float]] = {}
-    for merchant, delivered, sent in rows:
-        if delivered and sent:
-            hours = (sent - delivered).total_seconds() / 3600
-            out.setdefault(names[merchant], []).append(hours)
-    return {
-        k: round(sorted(v)[int(len(v) * 0.9) - 1 if len(v) > 1 else 0], 1) for k, v in out.items()
-    }
